@@ -1,0 +1,139 @@
+"""tripwire: strict, state-machine mocks for database drivers.
+
+``tripwire.<driver>`` (``tripwire.asyncpg``, ``tripwire.sqlite3``, or any
+registered driver) is the current test's plugin for that driver, created on
+first use; ``with tripwire:`` (or ``async with``) runs the code under test
+against the fakes.  Drivers are imported only when first used.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from tripwire_core import (
+    ClientCheckError,
+    ConfigurationError,
+    DriverPlugin,
+    InteractionMismatchError,
+    InvalidStateError,
+    MissingAssertionFieldsError,
+    NotSupportedError,
+    RefusalError,
+    Sandbox,
+    SandboxClosedError,
+    StepMismatchError,
+    StrictVerifier,
+    TripwireError,
+    UnacknowledgedRefusalsError,
+    UnassertedInteractionsError,
+    UnmockedInteractionError,
+    UnusedMocksError,
+    VerificationError,
+    current_verifier,
+    driver_names,
+    get_driver,
+    register_driver,
+    unregister_driver,
+)
+
+if TYPE_CHECKING:
+    from tripwire_drivers.sqlite3 import Sqlite3Plugin
+
+    from tripwire_drivers.asyncpg import AsyncpgPlugin
+
+    asyncpg: AsyncpgPlugin
+    sqlite3: Sqlite3Plugin
+
+__all__ = [
+    # running and verifying
+    "sandbox",
+    "in_any_order",
+    "acknowledge_refusals",
+    "StrictVerifier",
+    "Sandbox",
+    "current_verifier",
+    # drivers
+    "DriverPlugin",
+    "register_driver",
+    "unregister_driver",
+    "driver_names",
+    # errors
+    "TripwireError",
+    "ConfigurationError",
+    "RefusalError",
+    "InvalidStateError",
+    "UnmockedInteractionError",
+    "StepMismatchError",
+    "SandboxClosedError",
+    "ClientCheckError",
+    "NotSupportedError",
+    "VerificationError",
+    "UnassertedInteractionsError",
+    "UnusedMocksError",
+    "InteractionMismatchError",
+    "MissingAssertionFieldsError",
+    "UnacknowledgedRefusalsError",
+]
+
+
+def sandbox() -> Sandbox:
+    """A sandbox on the current test's verifier (``with tripwire.sandbox():``)."""
+    return current_verifier().sandbox()
+
+
+@contextmanager
+def in_any_order() -> Iterator[None]:
+    """Within this block, the current test's assertions may come in any order."""
+    with current_verifier().in_any_order():
+        yield
+
+
+def acknowledge_refusals(kind: type[BaseException] = RefusalError) -> list[RefusalError]:
+    """Accept the refusals the test provoked on purpose; returns them."""
+    return current_verifier().acknowledge_refusals(kind)
+
+
+# The sandboxes opened by `with tripwire:` in this context, innermost last;
+# a ContextVar so concurrent tasks each close their own.
+_entered: contextvars.ContextVar[tuple[Sandbox, ...]] = contextvars.ContextVar(
+    "tripwire_entered", default=()
+)
+
+
+class _TripwireModule(types.ModuleType):
+    """Lets the module itself be used as ``with tripwire:``."""
+
+    def __enter__(self) -> Sandbox:
+        opened = sandbox()
+        opened.open()
+        _entered.set((*_entered.get(), opened))
+        return opened
+
+    def __exit__(self, *exc_info: object) -> None:
+        stack = _entered.get()
+        _entered.set(stack[:-1])
+        stack[-1].close()
+
+    async def __aenter__(self) -> Sandbox:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.__exit__(*exc_info)
+
+
+def __getattr__(name: str) -> Any:
+    driver = get_driver(name) if not name.startswith("__") else None
+    if driver is None:
+        raise AttributeError(
+            f"module 'tripwire' has no attribute {name!r}; "
+            f"registered drivers: {', '.join(driver_names())}"
+        )
+    return current_verifier().plugin(driver)
+
+
+sys.modules[__name__].__class__ = _TripwireModule

@@ -1,0 +1,1 @@
+"""Import paths kept for the documented API (``tripwire.plugins.<name>_plugin``)."""

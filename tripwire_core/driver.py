@@ -1,0 +1,236 @@
+"""Drivers: the base class every driver plugs in through, and their registry.
+
+A driver is a :class:`DriverPlugin` subclass that declares its states and
+steps (compiled once, when the class is created) and the interception
+points to install.  An instance is attached to one verifier and holds that
+test's sessions.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+from typing_extensions import Self
+
+from ._format import names
+from .errors import ConfigurationError, RefusalError, UnmockedInteractionError, blend_refusal
+from .machine import StateMachine
+from .patching import Patch
+from .sandbox import current_sandbox
+from .sessions import Session, SessionHandle
+from .steps import Step
+from .verifier import StrictVerifier
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "DriverPlugin",
+    "driver_names",
+    "get_driver",
+    "register_driver",
+    "unregister_driver",
+]
+
+ENTRY_POINT_GROUP = "tripwire.drivers"
+
+
+class DriverPlugin:
+    """Base class of drivers.  Subclasses declare, as class attributes:
+
+    - ``name``: the name under which tests reach it (``tripwire.<name>``);
+    - ``states``, ``initial``, ``steps``: the state machine;
+    - ``native_errors`` (optional): ``{state: (exception class, message)}``,
+      what the real driver raises for a call in that state.
+
+    and implement :meth:`patches`.
+    """
+
+    name: ClassVar[str]
+    states: ClassVar[Sequence[str]]
+    initial: ClassVar[str]
+    steps: ClassVar[Sequence[Step]]
+    machine: ClassVar[StateMachine]
+    native_errors: ClassVar[Mapping[str, tuple[type[BaseException], str]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "steps" in cls.__dict__:
+            # The transitions Machine is built here, once per driver class.
+            cls.machine = StateMachine(cls.states, cls.initial, cls.steps)
+
+    def __init__(self, verifier: StrictVerifier) -> None:
+        if not hasattr(type(self), "machine"):
+            raise ConfigurationError(f"{type(self).__name__} declares no steps")
+        self.verifier = verifier
+        self.sessions: list[Session] = []
+        self._queue: deque[Session] = deque()
+        verifier.attach(self)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {len(self.sessions)} sessions>"
+
+    # For driver authors.
+
+    def patches(self) -> Sequence[Patch]:
+        """The interception points to install while a sandbox is open."""
+        raise NotImplementedError(f"{type(self).__name__} must implement patches()")
+
+    @classmethod
+    def current(cls) -> Self | None:
+        """This driver's plugin for the sandbox the caller runs in, if any."""
+        sandbox = current_sandbox()
+        if sandbox is None:
+            return None
+        return sandbox.verifier.plugin(cls)
+
+    def open_session(self, call: str = "connect") -> Session:
+        """Bind the next queued session to the current sandbox and return it.
+
+        *call* names the entry point for the error message if none is queued.
+        """
+        sandbox = current_sandbox()
+        if sandbox is None or sandbox.verifier is not self.verifier:
+            raise self.refuse(
+                UnmockedInteractionError,
+                f"{self.name}.{call}() ran outside a sandbox of this verifier; "
+                "call it inside `with tripwire:` (or `with verifier.sandbox():`).",
+            )
+        if not self._queue:
+            first = next(iter(self.machine.steps))
+            raise self.refuse(
+                UnmockedInteractionError,
+                f"{self.name}.{call}() was called, but no {self.name} session is queued "
+                f"({len(self.sessions)} scripted, all already used).\n"
+                f"Script one before the code runs: tripwire.{self.name}.new_session()"
+                f'.expect("{first}", returns=...)',
+            )
+        session = self._queue.popleft()
+        session.sandbox = sandbox
+        return session
+
+    def refuse(
+        self,
+        kind: type[RefusalError],
+        message: str,
+        *,
+        state: str | None = None,
+        step: str | None = None,
+        native: type[BaseException] | None = None,
+    ) -> RefusalError:
+        """Build a refusal, blended with the real driver's error, and record it.
+
+        The caller raises what this returns.  For a state refusal the
+        ``native_errors`` entry of *state* gives the class and the first line
+        of the message, as the real driver would word it.
+        """
+        if native is None and state is not None:
+            entry = self.native_errors.get(state)
+            if entry is not None:
+                native, native_message = entry
+                message = f"{native_message}\n{message}"
+        error_class = kind if native is None else blend_refusal(kind, native)
+        error = error_class(message)
+        self.verifier.record_refusal(error)
+        return error
+
+    # For tests.
+
+    def new_session(self) -> SessionHandle:
+        """Queue a new session; connections take queued sessions in order."""
+        session = Session(self, len(self.sessions) + 1)
+        self.sessions.append(session)
+        self._queue.append(session)
+        return SessionHandle(session)
+
+    def assert_step(self, step: str, /, **fields: Any) -> None:
+        """Assert the next interaction is *step* with exactly these *fields*."""
+        __tracebackhide__ = True
+        spec = self.machine.steps.get(step)
+        if spec is None:
+            raise ConfigurationError(
+                f"{self.name} has no step {step!r}; valid steps: {names(self.machine.steps)}"
+            )
+        self.verifier.assert_interaction(self.name, step, fields, spec.fields)
+
+    def __getattr__(self, attribute: str) -> Callable[..., None]:
+        # assert_<step> for drivers that do not declare typed helpers.
+        if attribute.startswith("assert_"):
+            step = attribute[len("assert_") :]
+            if step in type(self).machine.steps:
+                return functools.partial(self.assert_step, step)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attribute!r}")
+
+
+_registry_lock = threading.Lock()
+_registry: dict[str, type[DriverPlugin] | str] = {
+    "asyncpg": "tripwire_drivers.asyncpg:AsyncpgPlugin",
+    "sqlite3": "tripwire_drivers.sqlite3:Sqlite3Plugin",
+}
+_entry_points_loaded = False
+
+
+def register_driver(plugin_class: type[DriverPlugin], *, name: str | None = None) -> None:
+    """Make *plugin_class* reachable as ``tripwire.<name>``.
+
+    *name* defaults to the class's ``name``; registering a taken name fails.
+    """
+    key = name or plugin_class.name
+    if not key.isidentifier():
+        raise ConfigurationError(f"driver name {key!r} is not a Python identifier")
+    with _registry_lock:
+        existing = _registry.get(key)
+        if existing is not None and existing is not plugin_class:
+            raise ConfigurationError(
+                f"a driver named {key!r} is already registered ({_describe(existing)}); "
+                "choose another name or unregister_driver() it first"
+            )
+        _registry[key] = plugin_class
+
+
+def unregister_driver(name: str) -> None:
+    with _registry_lock:
+        if name not in _registry:
+            raise ConfigurationError(f"no driver named {name!r} is registered")
+        del _registry[name]
+
+
+def driver_names() -> list[str]:
+    _load_entry_points()
+    with _registry_lock:
+        return sorted(_registry)
+
+
+def get_driver(name: str) -> type[DriverPlugin] | None:
+    """The registered driver class called *name*, importing it on first use."""
+    entry = _registry.get(name)
+    if entry is None:
+        _load_entry_points()
+        entry = _registry.get(name)
+    if entry is None or not isinstance(entry, str):
+        return entry
+    module_name, _, attribute = entry.partition(":")
+    loaded: type[DriverPlugin] = getattr(importlib.import_module(module_name), attribute)
+    with _registry_lock:
+        _registry[name] = loaded
+    return loaded
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        with _registry_lock:
+            if point.name in _registry:
+                continue
+            _registry[point.name] = point.value
+
+
+def _describe(entry: type[DriverPlugin] | str) -> str:
+    return entry if isinstance(entry, str) else f"{entry.__module__}.{entry.__qualname__}"

@@ -1,0 +1,93 @@
+"""Steps: what a driver declares, and what a script holds."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["NOTHING", "ScriptedStep", "Step"]
+
+
+class _Nothing:
+    """Sentinel for "no value given" where ``None`` is a legitimate value."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOTHING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NOTHING: Any = _Nothing()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a driver's state machine.
+
+    ``source`` lists the states where the step is legal; ``dest`` is the
+    state it leads to, or ``None`` for a step that keeps the state.
+    ``fields`` are the names an assertion of this step must always give (a
+    driver may record more, such as keywords the caller passed).
+    ``returns`` validates and converts a scripted value once, at ``expect()``
+    time, and raises :class:`TypeError` or :class:`ValueError` to refuse it.
+    """
+
+    name: str
+    source: str | Sequence[str]
+    dest: str | None = None
+    fields: tuple[str, ...] = ()
+    returns: Callable[[Any], Any] | None = None
+    returns_doc: str = "any value"
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.source,) if isinstance(self.source, str) else tuple(self.source)
+
+
+class ScriptedStep:
+    """A step queued in a session's script by ``expect()``."""
+
+    __slots__ = ("_frame", "index", "raises", "required", "returns", "step")
+
+    def __init__(
+        self,
+        step: str,
+        returns: Any,
+        raises: BaseException | type[BaseException] | None,
+        required: bool,
+        index: int,
+    ) -> None:
+        self.step = step
+        self.returns = returns
+        self.raises = raises
+        self.required = required
+        self.index = index
+        self._frame = _caller_outside_tripwire()
+
+    @property
+    def registered_at(self) -> str:
+        """``file:line`` of the ``expect()`` call that queued this step."""
+        return self._frame
+
+
+_OWN_PACKAGES = frozenset({"tripwire", "tripwire_core", "tripwire_drivers"})
+
+
+def _caller_outside_tripwire() -> str:
+    # Only the file name and line are kept: a full traceback per step would
+    # make long scripts slow to build.
+    frame = sys._getframe(2)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.partition(".")[0] not in _OWN_PACKAGES:
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        back = frame.f_back
+        if back is None:
+            break
+        frame = back
+    return "<unknown>"

@@ -1,0 +1,321 @@
+"""The verifier: one per test, it owns the timeline and judges the test.
+
+It enforces the three guarantees once the code under test has run: every
+interaction asserted, every required step used, and nothing refused that the
+test did not acknowledge.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._format import assertion_text, call_text, plural, value_text
+from .errors import (
+    ConfigurationError,
+    InteractionMismatchError,
+    MissingAssertionFieldsError,
+    RefusalError,
+    UnacknowledgedRefusalsError,
+    UnassertedInteractionsError,
+    UnusedMocksError,
+    VerificationError,
+)
+from .sandbox import Sandbox
+from .timeline import Interaction, Timeline
+
+if TYPE_CHECKING:
+    from .driver import DriverPlugin
+
+__all__ = ["StrictVerifier", "current_verifier", "use_verifier"]
+
+PluginT = TypeVar("PluginT", bound="DriverPlugin")
+
+
+class _NotRecorded:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<not recorded>"
+
+
+_NOT_RECORDED = _NotRecorded()
+
+
+class StrictVerifier:
+    """Collects a test's interactions and verifies them.
+
+    Use one per test.  Under pytest the tripwire plugin makes it for you
+    (fixture ``tripwire_verifier``); elsewhere::
+
+        verifier = StrictVerifier()
+        apg = AsyncpgPlugin(verifier)
+        with verifier.sandbox():
+            ...
+        verifier.verify_all()
+    """
+
+    def __init__(self) -> None:
+        self.timeline = Timeline()
+        self._plugins: dict[type[DriverPlugin], DriverPlugin] = {}
+        self._refusals: list[RefusalError] = []
+        self._open: list[Sandbox] = []
+        self._any_order = 0
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<StrictVerifier {len(self.timeline)} interactions, {len(self._plugins)} drivers>"
+
+    # Plugins
+
+    @property
+    def plugins(self) -> Sequence[DriverPlugin]:
+        return tuple(self._plugins.values())
+
+    def attach(self, plugin: DriverPlugin) -> None:
+        """Called by :class:`DriverPlugin` itself; one plugin per driver class."""
+        with self._lock:
+            if type(plugin) in self._plugins:
+                raise ValueError(
+                    f"this verifier already has a {type(plugin).__name__}; "
+                    "use that one (each verifier may have at most one per driver)"
+                )
+            self._plugins[type(plugin)] = plugin
+            open_sandboxes = list(self._open)
+        for sandbox in open_sandboxes:
+            sandbox.install(plugin)
+
+    def plugin(self, plugin_class: type[PluginT]) -> PluginT:
+        """The verifier's plugin of *plugin_class*, created on first use."""
+        existing = self._plugins.get(plugin_class)
+        if existing is None:
+            try:
+                return plugin_class(self)
+            except ValueError:
+                existing = self._plugins[plugin_class]
+        assert isinstance(existing, plugin_class)
+        return existing
+
+    # Sandboxes
+
+    def sandbox(self) -> Sandbox:
+        """A context manager (``with`` or ``async with``) that runs the fakes."""
+        return Sandbox(self)
+
+    @property
+    def open_sandboxes(self) -> Sequence[Sandbox]:
+        return tuple(self._open)
+
+    def _sandbox_opened(self, sandbox: Sandbox) -> None:
+        with self._lock:
+            self._open.append(sandbox)
+
+    def _sandbox_closed(self, sandbox: Sandbox) -> None:
+        with self._lock:
+            if sandbox in self._open:
+                self._open.remove(sandbox)
+
+    # Refusals
+
+    def record_refusal(self, refusal: RefusalError) -> None:
+        with self._lock:
+            self._refusals.append(refusal)
+
+    def acknowledge_refusals(self, kind: type[BaseException] = RefusalError) -> list[RefusalError]:
+        """Accept the refusals of *kind* so far: the test provoked them on purpose.
+
+        Returns them, oldest first, so the test can assert on their messages.
+        """
+        acknowledged = []
+        for refusal in self._refusals:
+            if not refusal.acknowledged and isinstance(refusal, kind):
+                refusal.acknowledged = True
+                acknowledged.append(refusal)
+        return acknowledged
+
+    # Assertions
+
+    @contextmanager
+    def in_any_order(self) -> Iterator[None]:
+        """Within this block, assertions may come in any order."""
+        self._any_order += 1
+        try:
+            yield
+        finally:
+            self._any_order -= 1
+
+    def assert_interaction(
+        self,
+        source: str,
+        step: str,
+        fields: Mapping[str, Any],
+        required: Sequence[str] = (),
+    ) -> Interaction:
+        """Assert the next interaction (or, in any order, a matching one)."""
+        __tracebackhide__ = True
+        if self._any_order:
+            return self._assert_any_order(source, step, fields, required)
+        interaction = self.timeline.next_unasserted()
+        if interaction is None:
+            raise InteractionMismatchError(
+                f"{call_text(source + '.' + step, fields)} was asserted, "
+                "but every recorded interaction has already been asserted."
+            )
+        if interaction.source != source or interaction.step != step:
+            raise InteractionMismatchError(
+                f"the next interaction is {interaction.source}."
+                f"{call_text(interaction.step, interaction.fields)}, "
+                f"not {source}.{step}.\nAssert interactions in the order they happened; "
+                f"the next one is:\n    "
+                f"{assertion_text(interaction.source, interaction.step, interaction.fields)}"
+                "\nor wrap the assertions in `with tripwire.in_any_order():`."
+            )
+        _check_fields(interaction, fields, required)
+        interaction.asserted = True
+        return interaction
+
+    def _assert_any_order(
+        self, source: str, step: str, fields: Mapping[str, Any], required: Sequence[str]
+    ) -> Interaction:
+        __tracebackhide__ = True
+        first_error: VerificationError | None = None
+        for interaction in self.timeline.candidates(source, step):
+            try:
+                _check_fields(interaction, fields, required)
+            except VerificationError as exc:
+                first_error = first_error or exc
+                continue
+            interaction.asserted = True
+            return interaction
+        if first_error is not None:
+            raise first_error
+        raise InteractionMismatchError(
+            f"{call_text(source + '.' + step, fields)} was asserted, "
+            f"but no unasserted {source}.{step} interaction is left."
+        )
+
+    # Verification
+
+    def verify_all(self) -> None:
+        """Raise if anything was refused, left unasserted or left unused."""
+        __tracebackhide__ = True
+        failures: list[VerificationError] = []
+        refused = [r for r in self._refusals if not r.acknowledged]
+        if refused:
+            failures.append(_refusals_error(refused))
+        unasserted = self.timeline.unasserted()
+        if unasserted:
+            failures.append(_unasserted_error(unasserted))
+        unused = [
+            (session, step)
+            for plugin in self._plugins.values()
+            for session in plugin.sessions
+            for step in session.script
+            if step.required
+        ]
+        if unused:
+            failures.append(_unused_error(unused))
+        if not failures:
+            return
+        first, *rest = failures
+        if rest:
+            report = "\n\n".join(str(f) for f in failures)
+            raise type(first)(report)
+        raise first
+
+
+def _check_fields(
+    interaction: Interaction, expected: Mapping[str, Any], required: Sequence[str]
+) -> None:
+    __tracebackhide__ = True
+    actual = interaction.fields
+    missing = [k for k in (*required, *actual) if k not in expected]
+    missing = list(dict.fromkeys(missing))
+    if missing:
+        raise MissingAssertionFieldsError(
+            f"assert_{interaction.step}() leaves out {', '.join(missing)}, which "
+            f"the interaction recorded. Assert every field:\n    "
+            f"{assertion_text(interaction.source, interaction.step, actual)}"
+        )
+    diffs = []
+    for name, want in expected.items():
+        got = actual.get(name, _NOT_RECORDED)
+        if not _equal(want, got):
+            diffs.append(
+                f"  {name}:\n    expected {value_text(want)}\n    actual   {value_text(got)}"
+            )
+    if diffs:
+        raise InteractionMismatchError(
+            f"{interaction.source}.{interaction.step} (interaction #{interaction.position + 1}, "
+            f"session #{interaction.session}) does not match the assertion:\n"
+            + "\n".join(diffs)
+            + f"\nThe interaction as recorded:\n    "
+            f"{assertion_text(interaction.source, interaction.step, actual)}"
+        )
+
+
+def _equal(expected: Any, actual: Any) -> bool:
+    # The expected value goes on the left so matchers (unittest.mock.ANY,
+    # dirty-equals) decide; lists and tuples of equal items are equal.
+    if isinstance(expected, (list, tuple)) and isinstance(actual, (list, tuple)):
+        return len(expected) == len(actual) and all(_equal(e, a) for e, a in zip(expected, actual, strict=True))
+    return bool(expected == actual)
+
+
+def _refusals_error(refused: list[RefusalError]) -> VerificationError:
+    lines = "\n".join(f"  - {type(r).__name__}: {str(r).splitlines()[0]}" for r in refused)
+    return UnacknowledgedRefusalsError(
+        f"{plural(len(refused), 'call was', 'calls were')} refused while the test ran, "
+        f"and the test did not acknowledge {'it' if len(refused) == 1 else 'them'}:\n{lines}\n"
+        "If the test provoked this on purpose, acknowledge it: "
+        "tripwire.acknowledge_refusals()"
+    )
+
+
+def _unasserted_error(unasserted: list[Interaction]) -> VerificationError:
+    lines = "\n".join(f"    {assertion_text(i.source, i.step, i.fields)}" for i in unasserted)
+    return UnassertedInteractionsError(
+        f"{plural(len(unasserted), 'interaction was', 'interactions were')} recorded but "
+        f"never asserted. Add to the test, in this order:\n{lines}"
+    )
+
+
+def _unused_error(unused: list[tuple[Any, Any]]) -> VerificationError:
+    lines = "\n".join(
+        f"  - {session.label}, step {step.index} of {session.total}: {step.step} "
+        f"(registered at {step.registered_at})"
+        for session, step in unused
+    )
+    return UnusedMocksError(
+        f"{plural(len(unused), 'required step was', 'required steps were')} scripted but never "
+        f"used:\n{lines}\nRemove {'it' if len(unused) == 1 else 'them'}, mark "
+        f"{'it' if len(unused) == 1 else 'them'} required=False, or make the code take "
+        f"{'it' if len(unused) == 1 else 'them'}."
+    )
+
+
+_current: list[StrictVerifier] = []
+
+
+def current_verifier() -> StrictVerifier:
+    """The verifier of the running test (set by the pytest plugin)."""
+    if not _current:
+        raise ConfigurationError(
+            "no current tripwire verifier. Inside pytest each test gets one from the "
+            "tripwire plugin (is it disabled with -p no:tripwire?). Outside pytest, make one:\n"
+            "    verifier = StrictVerifier()\n"
+            "    with verifier.sandbox(): ..."
+        )
+    return _current[-1]
+
+
+@contextmanager
+def use_verifier(verifier: StrictVerifier) -> Iterator[StrictVerifier]:
+    """Make *verifier* the current one (what ``tripwire.<driver>`` uses) for a block."""
+    _current.append(verifier)
+    try:
+        yield verifier
+    finally:
+        _current.remove(verifier)

@@ -1,0 +1,1 @@
+"""Built-in tripwire drivers, one sub-package each."""

@@ -1,0 +1,14 @@
+"""tripwire's asyncpg driver: ``tripwire.asyncpg``."""
+
+try:
+    import asyncpg as _asyncpg  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "tripwire.asyncpg needs asyncpg: pip install 'python-tripwire[asyncpg]'"
+    ) from exc
+
+from .connection import Connection
+from .plugin import AsyncpgPlugin
+from .records import Record
+
+__all__ = ["AsyncpgPlugin", "Connection", "Record"]

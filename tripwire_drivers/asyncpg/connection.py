@@ -1,0 +1,129 @@
+"""The fake ``asyncpg.Connection`` the code under test receives."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import asyncpg.connection
+
+from tripwire_core import ClientCheckError, NotSupportedError, Session
+
+from ._query import argument_count_error, parameter_count
+
+if TYPE_CHECKING:
+    from .plugin import AsyncpgPlugin
+
+__all__ = ["Connection"]
+
+# asyncpg's metaclass accepts instances of _ConnectionProxy subclasses as
+# `asyncpg.Connection` (that is how its pool proxies pass); so does the fake.
+_ProxyBase: type = getattr(asyncpg.connection, "_ConnectionProxy", object)
+
+
+class Connection(_ProxyBase):  # type: ignore[misc]
+    """A scripted stand-in for ``asyncpg.Connection``.
+
+    Methods keep asyncpg's signatures; each call runs through the session's
+    state machine and script, and returns what the test scripted.
+    """
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def __repr__(self) -> str:
+        return f"<tripwire asyncpg Connection {self._session.label} state={self._session.state}>"
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+        fields: dict[str, Any] = {"query": query, "args": list(args)}
+        if timeout is not None:
+            fields["timeout"] = timeout
+        # Without arguments asyncpg uses the simple protocol: no count check.
+        if args:
+            self._check_arguments("execute", query, args, fields)
+        result: str = self._session.call("execute", fields)
+        return result
+
+    async def fetch(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,
+        record_class: type[Any] | None = None,
+    ) -> list[Any]:
+        fields = _fields(query, args, timeout, record_class)
+        self._check_arguments("fetch", query, args, fields)
+        result: list[Any] = self._session.call("fetch", fields)
+        return result
+
+    async def fetchrow(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,
+        record_class: type[Any] | None = None,
+    ) -> Any:
+        fields = _fields(query, args, timeout, record_class)
+        self._check_arguments("fetchrow", query, args, fields)
+        return self._session.call("fetchrow", fields)
+
+    async def fetchval(
+        self, query: str, *args: Any, column: int | str = 0, timeout: float | None = None
+    ) -> Any:
+        fields: dict[str, Any] = {"query": query, "args": list(args)}
+        if column != 0:
+            fields["column"] = column
+        if timeout is not None:
+            fields["timeout"] = timeout
+        self._check_arguments("fetchval", query, args, fields)
+        return self._session.call("fetchval", fields)
+
+    async def close(self, *, timeout: float | None = None) -> None:
+        # asyncpg's close() is a no-op on a closed connection.
+        if self._session.state == "closed":
+            return
+        self._session.call("close", {} if timeout is None else {"timeout": timeout})
+
+    def is_closed(self) -> bool:
+        return self._session.state == "closed"
+
+    def _check_arguments(
+        self, step: str, query: str, args: tuple[Any, ...], fields: dict[str, Any]
+    ) -> None:
+        expected = parameter_count(query) if isinstance(query, str) else len(args)
+        if expected == len(args):
+            return
+        # asyncpg checks the connection before the arguments.
+        self._session.check(step, fields)
+        message, hint = argument_count_error(expected, len(args))
+        error = self._plugin.refuse(ClientCheckError, message, native=asyncpg.InterfaceError)
+        error.hint = hint  # type: ignore[attr-defined]
+        raise error
+
+    @property
+    def _plugin(self) -> AsyncpgPlugin:
+        plugin: AsyncpgPlugin = self._session.plugin  # type: ignore[assignment]
+        return plugin
+
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("_") and hasattr(asyncpg.Connection, name):
+            raise self._session.plugin.refuse(
+                NotSupportedError,
+                f"asyncpg.Connection.{name} is not supported by tripwire's asyncpg fake yet.\n"
+                "tripwire refuses it rather than return a silent mock; supported: execute, "
+                "fetch, fetchrow, fetchval, close, is_closed.",
+            )
+        raise AttributeError(f"'Connection' object has no attribute {name!r}")
+
+
+def _fields(
+    query: str, args: tuple[Any, ...], timeout: float | None, record_class: type[Any] | None
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {"query": query, "args": list(args)}
+    if timeout is not None:
+        fields["timeout"] = timeout
+    if record_class is not None:
+        fields["record_class"] = record_class
+    return fields
