@@ -260,7 +260,9 @@ def _equal(expected: Any, actual: Any) -> bool:
     # The expected value goes on the left so matchers (unittest.mock.ANY,
     # dirty-equals) decide; lists and tuples of equal items are equal.
     if isinstance(expected, (list, tuple)) and isinstance(actual, (list, tuple)):
-        return len(expected) == len(actual) and all(_equal(e, a) for e, a in zip(expected, actual, strict=True))
+        return len(expected) == len(actual) and all(
+            _equal(e, a) for e, a in zip(expected, actual, strict=True)
+        )
     return bool(expected == actual)
 
 
