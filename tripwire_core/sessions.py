@@ -103,6 +103,14 @@ class Session:
         if self.state not in self._table[step]:
             raise self._invalid_state(step, fields)
 
+    def transition(self, step: str) -> None:
+        """Take an unscripted step (``Step(scripted=False)``): state only.
+
+        Raises :class:`InvalidStateError` if the machine forbids it here.
+        """
+        self.check(step, {})
+        self.state = self._table[step][self.state]
+
     def remaining(self) -> list[ScriptedStep]:
         return list(self.script)
 
@@ -192,10 +200,11 @@ class SessionHandle:
         session = self._session
         plugin = session.plugin
         spec = plugin.machine.steps.get(method)
-        if spec is None:
+        if spec is None or not spec.scripted:
+            scriptable = [name for name, s in plugin.machine.steps.items() if s.scripted]
+            what = "no step" if spec is None else "an implicit step (not scriptable)"
             raise ConfigurationError(
-                f"{plugin.name} has no step {method!r}; "
-                f"valid steps: {', '.join(plugin.machine.steps)}"
+                f"{plugin.name} has {what} {method!r}; valid steps: {', '.join(scriptable)}"
             )
         if raises is not None and not (
             isinstance(raises, BaseException)

@@ -35,6 +35,9 @@ class Step:
     driver may record more, such as keywords the caller passed).
     ``returns`` validates and converts a scripted value once, at ``expect()``
     time, and raises :class:`TypeError` or :class:`ValueError` to refuse it.
+    A step with ``scripted=False`` is something the driver does by itself
+    (an implicit ``BEGIN``, say): drivers run it with ``Session.transition``,
+    tests cannot ``expect()`` it, and it records no interaction.
     """
 
     name: str
@@ -43,6 +46,7 @@ class Step:
     fields: tuple[str, ...] = ()
     returns: Callable[[Any], Any] | None = None
     returns_doc: str = "any value"
+    scripted: bool = True
 
     @property
     def sources(self) -> tuple[str, ...]:
