@@ -79,8 +79,8 @@ class StrictVerifier:
         with self._lock:
             if type(plugin) in self._plugins:
                 raise ValueError(
-                    f"this verifier already has a {type(plugin).__name__}; "
-                    "use that one (each verifier may have at most one per driver)"
+                    f"{type(plugin).__name__} is already attached to this verifier; use that "
+                    "one (a verifier has at most one plugin per driver)"
                 )
             self._plugins[type(plugin)] = plugin
             open_sandboxes = list(self._open)
@@ -267,7 +267,9 @@ def _equal(expected: Any, actual: Any) -> bool:
 
 
 def _refusals_error(refused: list[RefusalError]) -> VerificationError:
-    lines = "\n".join(f"  - {type(r).__name__}: {str(r).splitlines()[0]}" for r in refused)
+    lines = "\n".join(
+        f"  - {type(r).__name__}: " + str(r).replace("\n", "\n    ") for r in refused
+    )
     return UnacknowledgedRefusalsError(
         f"{plural(len(refused), 'call was', 'calls were')} refused while the test ran, "
         f"and the test did not acknowledge {'it' if len(refused) == 1 else 'them'}:\n{lines}\n"
