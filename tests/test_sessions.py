@@ -23,8 +23,9 @@ async def test_call_in_a_state_where_the_step_is_illegal(
     await conn.close()
     with pytest.raises(InvalidStateError) as caught:
         await conn.fetchval("SELECT 1")
-    assert str(caught.value) == (
-        "connection is closed\n"
+    # Worded as asyncpg words it; tripwire's explanation is a note on the error.
+    assert str(caught.value) == "connection is closed"
+    assert caught.value.explanation == (
         "asyncpg session #1 is in state 'closed': fetchval(query='SELECT 1', args=[]) is not "
         "allowed there.\nfetchval is legal in: connected; legal now: none."
     )

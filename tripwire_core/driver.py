@@ -119,22 +119,25 @@ class DriverPlugin:
         message: str,
         *,
         state: str | None = None,
-        step: str | None = None,
         native: type[BaseException] | None = None,
+        note: str | None = None,
     ) -> RefusalError:
-        """Build a refusal, blended with the real driver's error, and record it.
+        """Build a refusal and record it with the verifier; the caller raises it.
 
-        The caller raises what this returns.  For a state refusal the
-        ``native_errors`` entry of *state* gives the class and the first line
-        of the message, as the real driver would word it.
+        With *native* (the real driver's exception class), the error is an
+        instance of both *kind* and *native*, its message is *message* as the
+        real driver words it, and tripwire's explanation goes in *note*.
+        With *state*, the ``native_errors`` entry of that state supplies the
+        class and the wording, and *message* becomes the note.
         """
         if native is None and state is not None:
             entry = self.native_errors.get(state)
             if entry is not None:
                 native, native_message = entry
-                message = f"{native_message}\n{message}"
-        error_class = kind if native is None else blend_refusal(kind, native)
-        error = error_class(message)
+                message, note = native_message, message
+        error = (kind if native is None else blend_refusal(kind, native))(message)
+        if note is not None:
+            error.explain(note)
         self.verifier.record_refusal(error)
         return error
 

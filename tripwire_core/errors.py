@@ -11,6 +11,7 @@ They subclass :class:`AssertionError`, as pytest users expect.
 
 from __future__ import annotations
 
+import sys
 import types
 
 __all__ = [
@@ -52,6 +53,25 @@ class RefusalError(TripwireError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.acknowledged = False
+        self.explanation: str | None = None
+
+    def explain(self, text: str) -> None:
+        """Attach tripwire's explanation to an error worded like the real driver's.
+
+        ``str()`` stays the driver's message, so code under test that reads it
+        behaves as in production; the explanation shows in the traceback.
+        """
+        self.explanation = text
+        if sys.version_info >= (3, 11):
+            self.add_note(text)
+        else:  # pragma: no cover - notes are not printed before 3.11
+            self.args = (f"{self.args[0]}\n{text}", *self.args[1:])
+
+    def report(self) -> str:
+        """The message and the explanation, for teardown reports."""
+        if self.explanation is None or sys.version_info < (3, 11):
+            return str(self)
+        return f"{self}\n{self.explanation}"
 
 
 class InvalidStateError(RefusalError):

@@ -144,7 +144,6 @@ class Session:
             f"allowed there.\n{step} is legal in: {names(legal_in)}; "
             f"legal now: {names(machine.legal_steps[self.state])}.",
             state=self.state,
-            step=step,
         )
 
     def _exhausted(self, step: str, fields: Mapping[str, Any]) -> RefusalError:

@@ -268,7 +268,7 @@ def _equal(expected: Any, actual: Any) -> bool:
 
 def _refusals_error(refused: list[RefusalError]) -> VerificationError:
     lines = "\n".join(
-        f"  - {type(r).__name__}: " + str(r).replace("\n", "\n    ") for r in refused
+        f"  - {type(r).__name__}: " + r.report().replace("\n", "\n    ") for r in refused
     )
     return UnacknowledgedRefusalsError(
         f"{plural(len(refused), 'call was', 'calls were')} refused while the test ran, "

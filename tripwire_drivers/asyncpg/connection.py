@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 import asyncpg.connection
@@ -10,9 +10,6 @@ import asyncpg.connection
 from tripwire_core import ClientCheckError, NotSupportedError, Session
 
 from ._query import argument_count_error, parameter_count
-
-if TYPE_CHECKING:
-    from .plugin import AsyncpgPlugin
 
 __all__ = ["Connection"]
 
@@ -98,14 +95,15 @@ class Connection(_ProxyBase):  # type: ignore[misc]
         # asyncpg checks the connection before the arguments.
         self._session.check(step, fields)
         message, hint = argument_count_error(expected, len(args))
-        error = self._plugin.refuse(ClientCheckError, message, native=asyncpg.InterfaceError)
+        error = self._session.plugin.refuse(
+            ClientCheckError,
+            message,
+            native=asyncpg.InterfaceError,
+            note=f"{self._session.label}: {step}() refused before reaching the script: the "
+            f"query uses parameters up to ${expected}, so asyncpg would refuse it too.",
+        )
         error.hint = hint  # type: ignore[attr-defined]
         raise error
-
-    @property
-    def _plugin(self) -> AsyncpgPlugin:
-        plugin: AsyncpgPlugin = self._session.plugin  # type: ignore[assignment]
-        return plugin
 
     def __getattr__(self, name: str) -> Any:
         if not name.startswith("_") and hasattr(asyncpg.Connection, name):
