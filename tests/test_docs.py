@@ -33,6 +33,11 @@ PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 KNOWN = {"python", "console", "text", "mermaid"}
 
+INI = (
+    "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    "filterwarnings = error\n"
+)
+
 
 def blocks(page: Path) -> list[tuple[str, str]]:
     return [(m.group(1).strip(), m.group(2)) for m in FENCE.finditer(page.read_text())]
@@ -55,7 +60,7 @@ def test_python_blocks_run(page: Path, pytester: pytest.Pytester) -> None:
     code = [body for info, body in blocks(page) if info == "python"]
     if not code:
         pytest.skip(f"{page_id(page)} has no runnable python blocks")
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nfilterwarnings = error\n")
+    pytester.makeini(INI)
     pytester.makepyfile(**{f"test_{page.stem.replace('-', '_').lower()}": "\n\n".join(code)})
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     assert result.ret == 0, result.stdout.str()

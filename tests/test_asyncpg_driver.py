@@ -1,0 +1,160 @@
+"""The asyncpg fake: signatures, recorded fields, rows, and refusals by name."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from tripwire import ClientCheckError, NotSupportedError, StrictVerifier
+from tripwire.plugins.asyncpg_plugin import AsyncpgPlugin
+from tripwire_drivers.asyncpg import Record
+
+
+async def connect_with(
+    verifier: StrictVerifier, apg: AsyncpgPlugin, *args: object, **kw: object
+) -> asyncpg.Connection:
+    apg.new_session().expect("connect", returns=None)
+    async with verifier.sandbox():
+        return await asyncpg.connect(*args, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "recorded"),
+    [
+        (
+            ("postgresql://admin@localhost/myapp",),
+            {},
+            {"dsn": "postgresql://admin@localhost/myapp"},
+        ),
+        ((), {"dsn": "postgresql://h/db"}, {"dsn": "postgresql://h/db"}),
+        ((), {"host": "localhost", "port": 5432}, {"host": "localhost", "port": 5432}),
+        (("postgresql://h/db",), {"timeout": 5}, {"dsn": "postgresql://h/db", "timeout": 5}),
+        ((), {}, {}),
+    ],
+)
+async def test_connect_records_the_parameters_used(
+    verifier: StrictVerifier,
+    apg: AsyncpgPlugin,
+    args: tuple[object, ...],
+    kwargs: dict[str, object],
+    recorded: dict[str, object],
+) -> None:
+    await connect_with(verifier, apg, *args, **kwargs)
+    apg.assert_connect(**recorded)
+    verifier.verify_all()
+
+
+async def test_connect_rejects_unknown_keywords_like_asyncpg(
+    verifier: StrictVerifier, apg: AsyncpgPlugin
+) -> None:
+    with pytest.raises(TypeError, match=r"^connect\(\) got an unexpected keyword argument 'db'$"):
+        await connect_with(verifier, apg, db="x")
+
+
+async def test_fake_connection_passes_isinstance(
+    verifier: StrictVerifier, apg: AsyncpgPlugin
+) -> None:
+    conn = await connect_with(verifier, apg)
+    assert isinstance(conn, asyncpg.Connection)
+    assert not conn.is_closed()
+
+
+@pytest.mark.parametrize(
+    ("method", "call_kwargs", "recorded"),
+    [
+        ("fetch", {"timeout": 2.0}, {"timeout": 2.0}),
+        ("fetch", {"record_class": Record}, {"record_class": Record}),
+        ("fetchrow", {"timeout": 1}, {"timeout": 1}),
+        ("fetchval", {"column": 1}, {"column": 1}),
+        ("fetchval", {"column": 0, "timeout": None}, {}),
+        ("execute", {"timeout": 3}, {"timeout": 3}),
+    ],
+)
+async def test_keywords_given_are_recorded_and_must_be_asserted(
+    tripwire_verifier: StrictVerifier,
+    method: str,
+    call_kwargs: dict[str, object],
+    recorded: dict[str, object],
+) -> None:
+    import tripwire
+
+    returns: object = {"fetch": [], "execute": "SELECT 1"}.get(method)
+    tripwire.asyncpg.new_session().expect("connect", returns=None).expect(method, returns=returns)
+    with tripwire:
+        conn = await asyncpg.connect()
+        await getattr(conn, method)("SELECT 1", **call_kwargs)
+    tripwire.asyncpg.assert_connect()
+    tripwire.asyncpg.assert_step(method, query="SELECT 1", args=[], **recorded)
+
+
+async def test_return_types_follow_the_guide(tripwire_verifier: StrictVerifier) -> None:
+    import tripwire
+
+    (
+        tripwire.asyncpg.new_session()
+        .expect("connect", returns=None)
+        .expect("fetch", returns=[{"id": 1, "name": "Alice"}])
+        .expect("fetchrow", returns={"id": 1})
+        .expect("fetchrow", returns=None)
+        .expect("fetchval", returns=42)
+        .expect("execute", returns="INSERT 0 1")
+        .expect("close", returns=None)
+    )
+    with tripwire:
+        conn = await asyncpg.connect()
+        rows = await conn.fetch("SELECT id, name FROM users")
+        row = await conn.fetchrow("SELECT id FROM users WHERE id = $1", 1)
+        missing = await conn.fetchrow("SELECT id FROM users WHERE id = $1", 2)
+        count = await conn.fetchval("SELECT count(*) FROM users")
+        status = await conn.execute("INSERT INTO users (name) VALUES ($1)", "Bob")
+        await conn.close()
+    assert rows == [{"id": 1, "name": "Alice"}]
+    assert rows[0]["name"] == rows[0][1] == "Alice"
+    assert row == {"id": 1} and row == (1,) and missing is None
+    assert (count, status, conn.is_closed()) == (42, "INSERT 0 1", True)
+    tripwire.asyncpg.assert_connect()
+    tripwire.asyncpg.assert_fetch(query="SELECT id, name FROM users", args=[])
+    tripwire.asyncpg.assert_fetchrow(query="SELECT id FROM users WHERE id = $1", args=[1])
+    tripwire.asyncpg.assert_fetchrow(query="SELECT id FROM users WHERE id = $1", args=[2])
+    tripwire.asyncpg.assert_fetchval(query="SELECT count(*) FROM users", args=[])
+    tripwire.asyncpg.assert_execute(query="INSERT INTO users (name) VALUES ($1)", args=["Bob"])
+    tripwire.asyncpg.assert_close()
+
+
+async def test_argument_count_is_checked_before_the_script(
+    verifier: StrictVerifier, apg: AsyncpgPlugin
+) -> None:
+    apg.new_session().expect("connect", returns=None).expect("fetchval", returns=3)
+    async with verifier.sandbox():
+        conn = await asyncpg.connect()
+        with pytest.raises(ClientCheckError) as caught:
+            await conn.fetchval("SELECT $1::int + $2::int", 1)
+        # The refused call did not consume the scripted step.
+        assert await conn.fetchval("SELECT $1::int + $2::int", 1, 2) == 3
+    assert str(caught.value) == (
+        "the server expects 2 arguments for this query, 1 was passed\n"
+        "HINT:  Check the query against the passed list of arguments."
+    )
+    assert isinstance(caught.value, asyncpg.InterfaceError)
+
+
+async def test_unsupported_methods_fail_by_name(
+    verifier: StrictVerifier, apg: AsyncpgPlugin
+) -> None:
+    conn = await connect_with(verifier, apg)
+    with pytest.raises(NotSupportedError) as caught:
+        await conn.copy_records_to_table("users", records=[])
+    assert str(caught.value).startswith(
+        "asyncpg.Connection.copy_records_to_table is not supported by tripwire's asyncpg fake"
+    )
+    with pytest.raises(AttributeError, match="no attribute 'not_an_asyncpg_method'"):
+        conn.not_an_asyncpg_method  # noqa: B018
+
+
+def test_record_repr_and_dict_equality() -> None:
+    row = Record({"id": 1, "name": "Alice"})
+    assert repr(row) == "<Record id=1 name='Alice'>"
+    assert row == {"id": 1, "name": "Alice"}
+    assert row != {"id": 1, "name": "Bob"}
+    assert row != [1, "Alice"]
+    assert dict(row) == {"id": 1, "name": "Alice"}
