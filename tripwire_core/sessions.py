@@ -38,9 +38,9 @@ class Session:
 
     __slots__ = (
         "__weakref__",
+        "_record",
         "_source",
         "_table",
-        "_timeline",
         "number",
         "plugin",
         "sandbox",
@@ -59,7 +59,7 @@ class Session:
         self.state = plugin.machine.initial
         self.sandbox: Sandbox | None = None
         self._table = plugin.machine.table
-        self._timeline = plugin.verifier.timeline
+        self._record = plugin.verifier.timeline.recorder
         self._source = plugin.name
 
     def __repr__(self) -> str:
@@ -86,7 +86,7 @@ class Session:
         script.popleft()
         self.used = scripted.index
         self.state = state
-        self._timeline.append(Interaction(self._source, self.number, step, scripted.index, fields))
+        self._record(Interaction(self._source, self.number, step, scripted.index, fields))
         if scripted.raises is not None:
             raise scripted.raises
         return scripted.returns

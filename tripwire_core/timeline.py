@@ -10,7 +10,7 @@ step whose fields match; per-(source, step) queues keep that cheap too.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 __all__ = ["Interaction", "Timeline"]
@@ -19,7 +19,7 @@ __all__ = ["Interaction", "Timeline"]
 class Interaction:
     """One call the code under test made, as recorded."""
 
-    __slots__ = ("asserted", "fields", "position", "session", "source", "step", "step_index")
+    __slots__ = ("asserted", "fields", "session", "source", "step", "step_index")
 
     def __init__(
         self, source: str, session: int, step: str, step_index: int, fields: Mapping[str, Any]
@@ -30,11 +30,10 @@ class Interaction:
         self.step_index = step_index
         self.fields = fields
         self.asserted = False
-        self.position = -1
 
     def __repr__(self) -> str:
         return (
-            f"<Interaction #{self.position} {self.source}.{self.step} "
+            f"<Interaction {self.source}.{self.step} "
             f"session={self.session} fields={dict(self.fields)!r}>"
         )
 
@@ -52,8 +51,19 @@ class Timeline:
         self._indexed = 0
 
     def append(self, interaction: Interaction) -> None:
-        interaction.position = len(self._items)
         self._items.append(interaction)
+
+    @property
+    def recorder(self) -> Callable[[Interaction], None]:
+        """The bound append, for the per-call path of sessions."""
+        return self._items.append
+
+    def position(self, interaction: Interaction) -> int:
+        """1-based position of *interaction* (for messages; not on the hot path)."""
+        for number, item in enumerate(self._items, start=1):
+            if item is interaction:
+                return number
+        raise ValueError(f"{interaction!r} is not on this timeline")
 
     def __len__(self) -> int:
         return len(self._items)

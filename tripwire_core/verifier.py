@@ -172,7 +172,7 @@ class StrictVerifier:
                 f"{assertion_text(interaction.source, interaction.step, interaction.fields)}"
                 "\nor wrap the assertions in `with tripwire.in_any_order():`."
             )
-        _check_fields(interaction, fields, required)
+        _check_fields(self.timeline, interaction, fields, required)
         interaction.asserted = True
         return interaction
 
@@ -183,7 +183,7 @@ class StrictVerifier:
         first_error: VerificationError | None = None
         for interaction in self.timeline.candidates(source, step):
             try:
-                _check_fields(interaction, fields, required)
+                _check_fields(self.timeline, interaction, fields, required)
             except VerificationError as exc:
                 first_error = first_error or exc
                 continue
@@ -227,7 +227,10 @@ class StrictVerifier:
 
 
 def _check_fields(
-    interaction: Interaction, expected: Mapping[str, Any], required: Sequence[str]
+    timeline: Timeline,
+    interaction: Interaction,
+    expected: Mapping[str, Any],
+    required: Sequence[str],
 ) -> None:
     __tracebackhide__ = True
     actual = interaction.fields
@@ -247,8 +250,9 @@ def _check_fields(
                 f"  {name}:\n    expected {value_text(want)}\n    actual   {value_text(got)}"
             )
     if diffs:
+        position = timeline.position(interaction)
         raise InteractionMismatchError(
-            f"{interaction.source}.{interaction.step} (interaction #{interaction.position + 1}, "
+            f"{interaction.source}.{interaction.step} (interaction #{position}, "
             f"session #{interaction.session}) does not match the assertion:\n"
             + "\n".join(diffs)
             + f"\nThe interaction as recorded:\n    "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 
 __all__ = ["argument_count_error", "parameter_count"]
@@ -25,9 +24,32 @@ _TOKENS = re.compile(
 )
 
 
-@functools.lru_cache(maxsize=4096)
-def parameter_count(query: str) -> int:
-    """How many arguments PostgreSQL expects: the highest ``$n`` referenced."""
+def parameter_count(query: object) -> int:
+    """How many arguments PostgreSQL expects: the highest ``$n`` referenced.
+
+    -1 for a query that is not a str, which no argument list fits.
+    """
+    try:
+        return _counts[query]  # type: ignore[index]
+    except KeyError:
+        pass
+    except TypeError:
+        return -1
+    if not isinstance(query, str):
+        return -1
+    if len(_counts) >= _CACHE_SIZE:
+        _counts.clear()
+    count = _counts[query] = _count(query)
+    return count
+
+
+# Applications use a bounded set of query texts; a plain dict beats
+# lru_cache on the per-call path, and is reset if it ever grows too large.
+_CACHE_SIZE = 4096
+_counts: dict[str, int] = {}
+
+
+def _count(query: str) -> int:
     highest = 0
     for match in _TOKENS.finditer(query):
         number = match.group("number")

@@ -38,8 +38,8 @@ class Connection(_ProxyBase):  # type: ignore[misc]
         if timeout is not None:
             fields["timeout"] = timeout
         # Without arguments asyncpg uses the simple protocol: no count check.
-        if args:
-            self._check_arguments("execute", query, args, fields)
+        if args and parameter_count(query) != len(args):
+            self._refuse_arguments("execute", query, args, fields)
         result: str = self._session.call("execute", fields)
         return result
 
@@ -51,7 +51,8 @@ class Connection(_ProxyBase):  # type: ignore[misc]
         record_class: type[Any] | None = None,
     ) -> list[Any]:
         fields = _fields(query, args, timeout, record_class)
-        self._check_arguments("fetch", query, args, fields)
+        if parameter_count(query) != len(args):
+            self._refuse_arguments("fetch", query, args, fields)
         result: list[Any] = self._session.call("fetch", fields)
         return result
 
@@ -63,7 +64,8 @@ class Connection(_ProxyBase):  # type: ignore[misc]
         record_class: type[Any] | None = None,
     ) -> Any:
         fields = _fields(query, args, timeout, record_class)
-        self._check_arguments("fetchrow", query, args, fields)
+        if parameter_count(query) != len(args):
+            self._refuse_arguments("fetchrow", query, args, fields)
         return self._session.call("fetchrow", fields)
 
     async def fetchval(
@@ -74,7 +76,8 @@ class Connection(_ProxyBase):  # type: ignore[misc]
             fields["column"] = column
         if timeout is not None:
             fields["timeout"] = timeout
-        self._check_arguments("fetchval", query, args, fields)
+        if parameter_count(query) != len(args):
+            self._refuse_arguments("fetchval", query, args, fields)
         return self._session.call("fetchval", fields)
 
     async def close(self, *, timeout: float | None = None) -> None:
@@ -86,14 +89,14 @@ class Connection(_ProxyBase):  # type: ignore[misc]
     def is_closed(self) -> bool:
         return self._session.state == "closed"
 
-    def _check_arguments(
+    def _refuse_arguments(
         self, step: str, query: str, args: tuple[Any, ...], fields: dict[str, Any]
     ) -> None:
-        expected = parameter_count(query) if isinstance(query, str) else len(args)
-        if expected == len(args):
-            return
         # asyncpg checks the connection before the arguments.
         self._session.check(step, fields)
+        if not isinstance(query, str):
+            raise TypeError(f"Expected str, got {type(query).__name__}")
+        expected = parameter_count(query)
         message, hint = argument_count_error(expected, len(args))
         error = self._session.plugin.refuse(
             ClientCheckError,
