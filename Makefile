@@ -26,6 +26,7 @@ lint: $(VENV)/.dev-installed
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
+	$(BIN)/mypy --strict tests/typecheck
 
 pytest: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -q

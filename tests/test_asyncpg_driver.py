@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+
 import asyncpg
 import pytest
 
 from tripwire import ClientCheckError, NotSupportedError, StrictVerifier
 from tripwire.plugins.asyncpg_plugin import AsyncpgPlugin
-from tripwire_drivers.asyncpg import Record
+from tripwire_drivers.asyncpg import Connection, Record
 
 
 async def connect_with(
@@ -158,3 +160,16 @@ def test_record_repr_and_dict_equality() -> None:
     assert row != {"id": 1, "name": "Bob"}
     assert row != [1, "Alice"]
     assert dict(row) == {"id": 1, "name": "Alice"}
+
+
+def parameters(function: object) -> list[tuple[str, object, object]]:
+    signature = inspect.signature(function)  # type: ignore[arg-type]
+    return [(p.name, p.kind, p.default) for p in signature.parameters.values()]
+
+
+@pytest.mark.parametrize("name", ["execute", "fetch", "fetchrow", "fetchval", "close", "is_closed"])
+def test_methods_have_asyncpgs_signatures_and_shapes(name: str) -> None:
+    fake = getattr(Connection, name)
+    real = getattr(asyncpg.Connection, name)
+    assert parameters(fake) == parameters(real)
+    assert inspect.iscoroutinefunction(fake) == inspect.iscoroutinefunction(real)

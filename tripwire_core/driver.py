@@ -13,10 +13,7 @@ import importlib
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from importlib.metadata import entry_points
-from typing import Any, ClassVar
-
-from typing_extensions import Self
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._format import names
 from .errors import ConfigurationError, RefusalError, UnmockedInteractionError, blend_refusal
@@ -26,6 +23,9 @@ from .sandbox import current_sandbox
 from .sessions import Session, SessionHandle
 from .steps import Step
 from .verifier import StrictVerifier
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -228,6 +228,10 @@ def _load_entry_points() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
+    # Imported here: importlib.metadata costs more to import than the rest of
+    # tripwire, and most runs never look up an unknown driver.
+    from importlib.metadata import entry_points
+
     for point in entry_points(group=ENTRY_POINT_GROUP):
         with _registry_lock:
             if point.name in _registry:
