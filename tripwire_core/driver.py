@@ -160,13 +160,15 @@ class DriverPlugin:
             )
         self.verifier.assert_interaction(self.name, step, fields, spec.fields)
 
-    def __getattr__(self, attribute: str) -> Callable[..., None]:
-        # assert_<step> for drivers that do not declare typed helpers.
-        if attribute.startswith("assert_"):
-            step = attribute[len("assert_") :]
-            if step in type(self).machine.steps:
-                return functools.partial(self.assert_step, step)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attribute!r}")
+    if not TYPE_CHECKING:
+        # assert_<step> for drivers that declare no typed helpers.  Hidden
+        # from type checkers so a misspelt helper on a typed driver is caught.
+        def __getattr__(self, attribute: str) -> Callable[..., None]:
+            if attribute.startswith("assert_"):
+                step = attribute[len("assert_") :]
+                if step in type(self).machine.steps:
+                    return functools.partial(self.assert_step, step)
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {attribute!r}")
 
 
 _registry_lock = threading.Lock()
