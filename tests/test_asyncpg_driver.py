@@ -12,6 +12,10 @@ from tripwire.plugins.asyncpg_plugin import AsyncpgPlugin
 from tripwire_drivers.asyncpg import Connection, Record
 
 
+class MyRecord(asyncpg.Record):
+    pass
+
+
 async def connect_with(
     verifier: StrictVerifier, apg: AsyncpgPlugin, *args: object, **kw: object
 ) -> asyncpg.Connection:
@@ -65,7 +69,7 @@ async def test_fake_connection_passes_isinstance(
     ("method", "call_kwargs", "recorded"),
     [
         ("fetch", {"timeout": 2.0}, {"timeout": 2.0}),
-        ("fetch", {"record_class": Record}, {"record_class": Record}),
+        ("fetch", {"record_class": MyRecord}, {"record_class": MyRecord}),
         ("fetchrow", {"timeout": 1}, {"timeout": 1}),
         ("fetchval", {"column": 1}, {"column": 1}),
         ("fetchval", {"column": 0, "timeout": None}, {}),
@@ -144,11 +148,13 @@ async def test_unsupported_methods_fail_by_name(
     verifier: StrictVerifier, apg: AsyncpgPlugin
 ) -> None:
     conn = await connect_with(verifier, apg)
+    assert hasattr(conn, "transaction")  # present, as on asyncpg
     with pytest.raises(NotSupportedError) as caught:
         await conn.copy_records_to_table("users", records=[])
     assert str(caught.value).startswith(
-        "asyncpg.Connection.copy_records_to_table is not supported by tripwire's asyncpg fake"
+        "asyncpg.Connection.copy_records_to_table() is not supported by tripwire's asyncpg fake"
     )
+    assert verifier.acknowledge_refusals() == [caught.value]
     with pytest.raises(AttributeError, match="no attribute 'not_an_asyncpg_method'"):
         conn.not_an_asyncpg_method  # noqa: B018
 

@@ -89,19 +89,35 @@ async def test_closed_connection_errors_match(postgres_dsn: str) -> None:
     assert fake_conn.is_closed() == real_conn.is_closed() is True
 
 
-async def test_wrong_keyword_raises_the_same_type_error(postgres_dsn: str) -> None:
+class RedefinesInit(asyncpg.Record):
+    def __init__(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs"),
+    [
+        ("fetchval", {"record_class": None}),
+        ("fetch", {"record_class": dict}),
+        ("fetchrow", {"record_class": RedefinesInit}),
+        ("fetch", {"colum": 1}),
+    ],
+)
+async def test_bad_keywords_fail_the_same_way(
+    postgres_dsn: str, method: str, kwargs: dict[str, Any]
+) -> None:
     real_conn = await asyncpg.connect(postgres_dsn)
     try:
-        real = await outcome(lambda: real_conn.fetchval("SELECT 1", record_class=None))
+        real = await outcome(lambda: getattr(real_conn, method)("SELECT 1", **kwargs))
     finally:
         await real_conn.close()
     verifier = StrictVerifier()
     AsyncpgPlugin(verifier).new_session().expect("connect", returns=None)
     async with verifier.sandbox():
         fake_conn = await asyncpg.connect(postgres_dsn)
-        fake = await outcome(lambda: fake_conn.fetchval("SELECT 1", record_class=None))
+        fake = await outcome(lambda: getattr(fake_conn, method)("SELECT 1", **kwargs))
     assert fake == real
-    assert real[1] is TypeError
+    assert real[0] == "raised"
 
 
 ROW_OPERATIONS: list[tuple[str, Callable[[Any], Any]]] = [

@@ -10,7 +10,13 @@ import asyncpg
 import asyncpg.connection
 import pytest
 
-from tripwire import ConfigurationError, SandboxClosedError, StrictVerifier
+from tripwire import (
+    ConfigurationError,
+    SandboxClosedError,
+    StrictVerifier,
+    UnacknowledgedRefusalsError,
+    UnmockedInteractionError,
+)
 from tripwire.plugins.asyncpg_plugin import AsyncpgPlugin
 from tripwire_core import AttributePatch, DriverPlugin, Patch, Step
 
@@ -143,3 +149,35 @@ def test_a_failed_install_rolls_back_what_was_installed() -> None:
         pass
     assert Holder.value == "real"
     assert verifier.open_sandboxes == ()
+
+
+async def test_asyncpg_is_guarded_even_when_the_test_never_scripted_it() -> None:
+    import tripwire
+
+    with tripwire, pytest.raises(UnmockedInteractionError, match=r"\(none scripted\)"):
+        await asyncpg.connect("postgresql://localhost/db")
+    assert len(tripwire.acknowledge_refusals()) == 1
+
+
+def test_an_ambiguous_call_is_refused_and_recorded_by_every_open_verifier() -> None:
+    first, second = StrictVerifier(), StrictVerifier()
+    AsyncpgPlugin(first)
+    AsyncpgPlugin(second)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            asyncio.run(asyncpg.connect())
+        except UnmockedInteractionError as error:
+            errors.append(error)
+
+    with first.sandbox(), second.sandbox():
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+    assert len(errors) == 1
+    with pytest.raises(UnacknowledgedRefusalsError, match="cannot tell which test"):
+        second.verify_all()
+    # One error, shared: acknowledging it once settles it for both.
+    assert first.acknowledge_refusals() == errors
+    second.verify_all()

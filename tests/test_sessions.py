@@ -51,7 +51,7 @@ async def test_no_session_queued(sandbox: StrictVerifier, apg: AsyncpgPlugin) ->
         await asyncpg.connect("postgresql://localhost/db")
     assert str(caught.value) == (
         "asyncpg.connect() was called, but no asyncpg session is queued "
-        "(0 scripted, all already used).\n"
+        "(none scripted).\n"
         'Script one before the code runs: tripwire.asyncpg.new_session().expect("connect", '
         "returns=...)"
     )

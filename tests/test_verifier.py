@@ -182,5 +182,6 @@ async def test_several_failures_are_reported_together(
     with pytest.raises(VerificationError) as caught:
         verifier.verify_all()
     assert isinstance(caught.value, UnassertedInteractionsError)
+    assert isinstance(caught.value, UnusedMocksError)
     assert "never asserted" in str(caught.value)
     assert "never used" in str(caught.value)

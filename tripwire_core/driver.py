@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +20,7 @@ from ._format import names
 from .errors import ConfigurationError, RefusalError, UnmockedInteractionError, blend_refusal
 from .machine import StateMachine
 from .patching import Patch
-from .sandbox import current_sandbox
+from .sandbox import current_sandbox, open_sandboxes
 from .sessions import Session, SessionHandle
 from .steps import Step
 from .verifier import StrictVerifier
@@ -45,7 +46,11 @@ class DriverPlugin:
     - ``name``: the name under which tests reach it (``tripwire.<name>``);
     - ``states``, ``initial``, ``steps``: the state machine;
     - ``native_errors`` (optional): ``{state: (exception class, message)}``,
-      what the real driver raises for a call in that state.
+      what the real driver raises for a call in that state;
+    - ``library`` (optional): the module the driver fakes.  Once it is
+      imported, every sandbox intercepts it, even in a test that never
+      scripted this driver, so no call reaches the real database.  Leave it
+      ``None`` for modules many tools import (``sqlite3``).
 
     and implement :meth:`patches`.
     """
@@ -56,6 +61,7 @@ class DriverPlugin:
     steps: ClassVar[Sequence[Step]]
     machine: ClassVar[StateMachine]
     native_errors: ClassVar[Mapping[str, tuple[type[BaseException], str]]] = {}
+    library: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -88,6 +94,26 @@ class DriverPlugin:
             return None
         return sandbox.verifier.plugin(cls)
 
+    @classmethod
+    def start_session(cls, call: str = "connect") -> Session:
+        """For the fake entry point (``connect``): the next session of the caller's test.
+
+        Raises :class:`UnmockedInteractionError` when no sandbox can be told
+        apart for the caller, or when no session is queued.
+        """
+        plugin = cls.current()
+        if plugin is None:
+            error = UnmockedInteractionError(
+                f"{cls.name}.{call}() was called from a context with no sandbox of its own "
+                "while sandboxes of several verifiers are open, so tripwire cannot tell which "
+                "test it belongs to. Call it inside `with tripwire:`."
+            )
+            # Every verifier concerned hears of it, so swallowing it fails them.
+            for verifier in {id(s.verifier): s.verifier for s in open_sandboxes()}.values():
+                verifier.record_refusal(error)
+            raise error
+        return plugin.open_session(call)
+
     def open_session(self, call: str = "connect") -> Session:
         """Bind the next queued session to the current sandbox and return it.
 
@@ -102,10 +128,12 @@ class DriverPlugin:
             )
         if not self._queue:
             first = next(iter(self.machine.steps))
+            scripted = len(self.sessions)
             raise self.refuse(
                 UnmockedInteractionError,
                 f"{self.name}.{call}() was called, but no {self.name} session is queued "
-                f"({len(self.sessions)} scripted, all already used).\n"
+                f"({f'{scripted} scripted, all already used' if scripted else 'none scripted'})"
+                ".\n"
                 f"Script one before the code runs: tripwire.{self.name}.new_session()"
                 f'.expect("{first}", returns=...)',
             )
@@ -176,20 +204,27 @@ _registry: dict[str, type[DriverPlugin] | str] = {
     "asyncpg": "tripwire_drivers.asyncpg:AsyncpgPlugin",
     "sqlite3": "tripwire_drivers.sqlite3:Sqlite3Plugin",
 }
+# The `library` of built-in drivers not imported yet (see guarded_drivers).
+_BUILT_IN_LIBRARIES = {"asyncpg": "asyncpg"}
 _entry_points_loaded = False
 
 
-def register_driver(plugin_class: type[DriverPlugin], *, name: str | None = None) -> None:
-    """Make *plugin_class* reachable as ``tripwire.<name>``.
+def register_driver(plugin_class: type[DriverPlugin]) -> None:
+    """Make *plugin_class* reachable as ``tripwire.<plugin_class.name>``.
 
-    *name* defaults to the class's ``name``; registering a taken name fails.
+    Registering a name taken by another driver fails.  A driver module that
+    registers itself may also be listed in the ``tripwire.drivers`` entry
+    point group: both name the same class, so that is not a conflict.
     """
-    key = name or plugin_class.name
-    if not key.isidentifier():
-        raise ConfigurationError(f"driver name {key!r} is not a Python identifier")
+    key = getattr(plugin_class, "name", None)
+    if not isinstance(key, str) or not key.isidentifier():
+        raise ConfigurationError(
+            f"{plugin_class.__qualname__}.name must be a Python identifier, got {key!r}"
+        )
     with _registry_lock:
         existing = _registry.get(key)
-        if existing is not None and existing is not plugin_class:
+        same = existing is plugin_class or existing == _import_path(plugin_class)
+        if existing is not None and not same:
             raise ConfigurationError(
                 f"a driver named {key!r} is already registered ({_describe(existing)}); "
                 "choose another name or unregister_driver() it first"
@@ -198,6 +233,8 @@ def register_driver(plugin_class: type[DriverPlugin], *, name: str | None = None
 
 
 def unregister_driver(name: str) -> None:
+    """Forget the driver registered as *name*."""
+    _load_entry_points()
     with _registry_lock:
         if name not in _registry:
             raise ConfigurationError(f"no driver named {name!r} is registered")
@@ -241,5 +278,27 @@ def _load_entry_points() -> None:
             _registry[point.name] = point.value
 
 
+def _import_path(plugin_class: type[DriverPlugin]) -> str:
+    return f"{plugin_class.__module__}:{plugin_class.__qualname__}"
+
+
 def _describe(entry: type[DriverPlugin] | str) -> str:
-    return entry if isinstance(entry, str) else f"{entry.__module__}.{entry.__qualname__}"
+    return entry if isinstance(entry, str) else _import_path(entry)
+
+
+def guarded_drivers() -> list[type[DriverPlugin]]:
+    """Drivers every sandbox intercepts: those whose ``library`` is imported.
+
+    A test that never touched ``tripwire.asyncpg`` still must not reach a
+    real database from inside ``with tripwire:``.
+    """
+    with _registry_lock:
+        entries = list(_registry.items())
+    guarded = []
+    for name, entry in entries:
+        library = _BUILT_IN_LIBRARIES.get(name) if isinstance(entry, str) else entry.library
+        if library is not None and library in sys.modules:
+            driver = get_driver(name)
+            if driver is not None:
+                guarded.append(driver)
+    return guarded

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .driver import DriverPlugin
     from .verifier import StrictVerifier
 
-__all__ = ["Sandbox", "current_sandbox"]
+__all__ = ["Sandbox", "current_sandbox", "open_sandboxes"]
 
 _active: contextvars.ContextVar[Sandbox | None] = contextvars.ContextVar(
     "tripwire_sandbox", default=None
@@ -48,6 +48,12 @@ def current_sandbox() -> Sandbox | None:
     return None
 
 
+def open_sandboxes() -> list[Sandbox]:
+    """Every sandbox open in the process, oldest first."""
+    with _open_lock:
+        return list(_open)
+
+
 class Sandbox:
     """Context manager (sync or async) that activates a verifier's drivers."""
 
@@ -69,6 +75,10 @@ class Sandbox:
             )
         self._used = True
         self._previous = _active.get()
+        from .driver import guarded_drivers  # driver.py imports this module
+
+        for driver in guarded_drivers():
+            self.verifier.plugin(driver)
         try:
             for plugin in self.verifier.plugins:
                 self.install(plugin)

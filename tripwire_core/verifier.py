@@ -8,6 +8,7 @@ test did not acknowledge.
 from __future__ import annotations
 
 import threading
+import types
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -219,11 +220,12 @@ class StrictVerifier:
             failures.append(_unused_error(unused))
         if not failures:
             return
-        first, *rest = failures
-        if rest:
-            report = "\n\n".join(str(f) for f in failures)
-            raise type(first)(report)
-        raise first
+        if len(failures) == 1:
+            raise failures[0]
+        # One error that is an instance of every failed check's class, so
+        # `pytest.raises(UnusedMocksError)` matches whatever else failed too.
+        combined = types.new_class("VerificationFailures", tuple(type(f) for f in failures), {})
+        raise combined("\n\n".join(str(f) for f in failures))
 
 
 def _check_fields(
@@ -277,8 +279,8 @@ def _refusals_error(refused: list[RefusalError]) -> VerificationError:
     return UnacknowledgedRefusalsError(
         f"{plural(len(refused), 'call was', 'calls were')} refused while the test ran, "
         f"and the test did not acknowledge {'it' if len(refused) == 1 else 'them'}:\n{lines}\n"
-        "If the test provoked this on purpose, acknowledge it: "
-        "tripwire.acknowledge_refusals()"
+        f"If the test provoked {'it' if len(refused) == 1 else 'them'} on purpose, acknowledge "
+        f"{'it' if len(refused) == 1 else 'them'}: tripwire.acknowledge_refusals()"
     )
 
 

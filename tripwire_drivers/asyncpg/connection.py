@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import asyncpg
@@ -11,7 +12,9 @@ from tripwire_core import ClientCheckError, NotSupportedError, Session
 
 from ._query import argument_count_error, parameter_count
 
-__all__ = ["Connection"]
+__all__ = ["SUPPORTED", "Connection"]
+
+SUPPORTED = ("execute", "fetch", "fetchrow", "fetchval", "close", "is_closed")
 
 # asyncpg's metaclass accepts instances of _ConnectionProxy subclasses as
 # `asyncpg.Connection` (that is how its pool proxies pass); so does the fake.
@@ -51,6 +54,8 @@ class Connection(_ProxyBase):  # type: ignore[misc]
         record_class: type[Any] | None = None,
     ) -> list[Any]:
         fields = _fields(query, args, timeout, record_class)
+        if record_class is not None:
+            self._check_record_class("fetch", record_class, fields)
         if parameter_count(query) != len(args):
             self._refuse_arguments("fetch", query, args, fields)
         result: list[Any] = self._session.call("fetch", fields)
@@ -64,6 +69,8 @@ class Connection(_ProxyBase):  # type: ignore[misc]
         record_class: type[Any] | None = None,
     ) -> Any:
         fields = _fields(query, args, timeout, record_class)
+        if record_class is not None:
+            self._check_record_class("fetchrow", record_class, fields)
         if parameter_count(query) != len(args):
             self._refuse_arguments("fetchrow", query, args, fields)
         return self._session.call("fetchrow", fields)
@@ -103,20 +110,53 @@ class Connection(_ProxyBase):  # type: ignore[misc]
             message,
             native=asyncpg.InterfaceError,
             note=f"{self._session.label}: {step}() refused before reaching the script: the "
-            f"query uses parameters up to ${expected}, so asyncpg would refuse it too.",
+            + (
+                f"query uses parameters up to ${expected}"
+                if expected
+                else "query has no $n parameters"
+            )
+            + f" and {len(args)} argument(s) were passed, so asyncpg would refuse it too.",
         )
         error.hint = hint  # type: ignore[attr-defined]
         raise error
 
     def __getattr__(self, name: str) -> Any:
-        if not name.startswith("_") and hasattr(asyncpg.Connection, name):
-            raise self._session.plugin.refuse(
-                NotSupportedError,
-                f"asyncpg.Connection.{name} is not supported by tripwire's asyncpg fake yet.\n"
-                "tripwire refuses it rather than return a silent mock; supported: execute, "
-                "fetch, fetchrow, fetchval, close, is_closed.",
-            )
+        # The attribute exists, as on asyncpg (hasattr stays True); calling it
+        # is refused by name instead of returning a silent mock.
+        if not name.startswith("_") and callable(getattr(asyncpg.Connection, name, None)):
+            return functools.partial(_unsupported, self._session, name)
         raise AttributeError(f"'Connection' object has no attribute {name!r}")
+
+    def _check_record_class(self, step: str, record_class: Any, fields: dict[str, Any]) -> None:
+        if isinstance(record_class, type) and issubclass(record_class, asyncpg.Record):
+            if "__new__" in vars(record_class) or "__init__" in vars(record_class):
+                self._refuse_client(
+                    step, fields, "record_class must not redefine __new__ or __init__"
+                )
+            return
+        self._refuse_client(
+            step,
+            fields,
+            f"record_class is expected to be a subclass of asyncpg.Record, got {record_class!r}",
+        )
+
+    def _refuse_client(self, step: str, fields: dict[str, Any], message: str) -> None:
+        self._session.check(step, fields)
+        raise self._session.plugin.refuse(
+            ClientCheckError,
+            message,
+            native=asyncpg.InterfaceError,
+            note=f"{self._session.label}: {step}() refused before reaching the script.",
+        )
+
+
+def _unsupported(session: Session, name: str, *args: Any, **kwargs: Any) -> Any:
+    raise session.plugin.refuse(
+        NotSupportedError,
+        f"asyncpg.Connection.{name}() is not supported by tripwire's asyncpg fake yet; "
+        "tripwire refuses it rather than return a silent mock.\n"
+        f"Supported: {', '.join(SUPPORTED)}.",
+    )
 
 
 def _fields(

@@ -15,7 +15,6 @@ from tripwire_core import (
     FunctionCodePatch,
     Patch,
     Step,
-    UnmockedInteractionError,
 )
 
 from .connection import Connection
@@ -57,6 +56,7 @@ class AsyncpgPlugin(DriverPlugin):
     name = "asyncpg"
     states = ("disconnected", "connected", "closed")
     initial = "disconnected"
+    library = "asyncpg"
     steps = (
         Step("connect", "disconnected", "connected", (), _none, "None"),
         Step("execute", "connected", None, _QUERY, _status, "a status str such as 'INSERT 0 1'"),
@@ -120,17 +120,10 @@ _CONNECT_SIGNATURE = inspect.signature(asyncpg.connection.connect)
 
 
 async def _connect(original: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    plugin = AsyncpgPlugin.current()
-    if plugin is None:
-        raise UnmockedInteractionError(
-            "asyncpg.connect() was called while tripwire intercepts asyncpg, from a context "
-            "with no sandbox of its own (and several tests' sandboxes are open). "
-            "Call it inside `with tripwire:`."
-        )
     try:
         bound = _CONNECT_SIGNATURE.bind(*args, **kwargs)
     except TypeError as exc:
         raise TypeError(f"connect() {exc}") from None
-    session = plugin.open_session("connect")
+    session = AsyncpgPlugin.start_session("connect")
     session.call("connect", dict(bound.arguments))
     return Connection(session)
