@@ -9,6 +9,7 @@ group and run the example under examples/custom_driver on its own.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import itertools
@@ -453,3 +454,27 @@ def test_the_example_passes_on_its_own(pytester: pytest.Pytester) -> None:
     example = ROOT / "examples" / "custom_driver"
     result = pytester.runpytest_subprocess(str(example), "-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
+
+
+def code_lines(path: Path) -> int:
+    """Lines of code: no blank lines, comments or docstrings."""
+    source = path.read_text()
+    docstrings: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and ast.get_docstring(
+            node
+        ):
+            first = node.body[0]
+            docstrings.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    return sum(
+        1
+        for number, line in enumerate(source.splitlines(), start=1)
+        if line.strip() and not line.strip().startswith("#") and number not in docstrings
+    )
+
+
+def test_the_example_driver_is_well_under_fifty_lines() -> None:
+    root = Path(__file__).resolve().parent.parent
+    count = code_lines(root / "examples" / "custom_driver" / "tripwire_kv.py")
+    assert count < 40
+    assert f"the driver: {count} lines of code" in (root / "docs" / "custom-drivers.md").read_text()
