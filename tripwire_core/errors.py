@@ -59,19 +59,18 @@ class RefusalError(TripwireError):
         """Attach tripwire's explanation to an error worded like the real driver's.
 
         ``str()`` stays the driver's message, so code under test that reads it
-        behaves as in production; the explanation shows in the traceback.
+        behaves as in production; the explanation is an exception note, which
+        tracebacks (and pytest, on every supported Python) print.
         """
         self.explanation = text
         if sys.version_info >= (3, 11):
             self.add_note(text)
-        else:  # pragma: no cover - notes are not printed before 3.11
-            self.args = (f"{self.args[0]}\n{text}", *self.args[1:])
+        else:  # pragma: no cover - the notes protocol without add_note()
+            self.__notes__ = [*getattr(self, "__notes__", []), text]
 
     def report(self) -> str:
         """The message and the explanation, for teardown reports."""
-        if self.explanation is None or sys.version_info < (3, 11):
-            return str(self)
-        return f"{self}\n{self.explanation}"
+        return str(self) if self.explanation is None else f"{self}\n{self.explanation}"
 
 
 class InvalidStateError(RefusalError):
