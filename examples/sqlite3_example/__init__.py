@@ -1,0 +1,1 @@
+"""Example: a user store on sqlite3, tested with tripwire."""
