@@ -9,7 +9,7 @@ import transitions
 
 from tripwire_core import ConfigurationError, DriverPlugin, StateMachine, Step, get_driver
 
-BUILT_IN = ["asyncpg"]
+BUILT_IN = ["asyncpg", "sqlite3"]
 
 
 def pairs(name: str) -> list[tuple[str, str, str]]:
