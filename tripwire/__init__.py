@@ -42,9 +42,8 @@ from tripwire_core import (
 )
 
 if TYPE_CHECKING:
-    from tripwire_drivers.sqlite3 import Sqlite3Plugin
-
     from tripwire_drivers.asyncpg import AsyncpgPlugin
+    from tripwire_drivers.sqlite3 import Sqlite3Plugin
 
     asyncpg: AsyncpgPlugin
     sqlite3: Sqlite3Plugin
