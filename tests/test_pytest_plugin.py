@@ -27,6 +27,20 @@ SCRIPT = """
     def assert_connect_and_fetch():
         tripwire.asyncpg.assert_connect(host="localhost", database="myapp", user="admin")
         tripwire.asyncpg.assert_fetch(query="SELECT id, name FROM users", args=[])
+
+    async def swallow_a_refusal():
+        import asyncpg
+        script()
+        with tripwire:
+            conn = await asyncpg.connect(host="localhost", database="myapp", user="admin")
+            await conn.fetch("SELECT id, name FROM users")
+            try:
+                await conn.fetchval("SELECT 1")  # not scripted: refused
+            except Exception:
+                pass  # careless code under test
+            await conn.close()
+        assert_connect_and_fetch()
+        tripwire.asyncpg.assert_close()
 """
 
 INI = (
@@ -125,35 +139,14 @@ def test_a_swallowed_refusal_fails_the_test(project: pytest.Pytester) -> None:
     result = run(
         project,
         """
-        import asyncpg
         import tripwire
-        from helpers import script, run, assert_connect_and_fetch
+        from helpers import swallow_a_refusal
 
         async def test_swallows():
-            script()
-            with tripwire:
-                conn = await asyncpg.connect(host="localhost", database="myapp", user="admin")
-                await conn.fetch("SELECT id, name FROM users")
-                try:
-                    await conn.fetchval("SELECT 1")
-                except Exception:
-                    pass
-                await conn.close()
-            assert_connect_and_fetch()
-            tripwire.asyncpg.assert_close()
+            await swallow_a_refusal()
 
         async def test_acknowledges():
-            script()
-            with tripwire:
-                conn = await asyncpg.connect(host="localhost", database="myapp", user="admin")
-                await conn.fetch("SELECT id, name FROM users")
-                try:
-                    await conn.fetchval("SELECT 1")
-                except Exception:
-                    pass
-                await conn.close()
-            assert_connect_and_fetch()
-            tripwire.asyncpg.assert_close()
+            await swallow_a_refusal()
             [refusal] = tripwire.acknowledge_refusals()
             assert "expected step 3 of 3: close, got fetchval" in str(refusal)
         """,
