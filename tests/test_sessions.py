@@ -165,3 +165,20 @@ def test_rows_must_share_columns(apg: AsyncpgPlugin) -> None:
 def test_a_second_plugin_for_one_verifier_is_refused(apg: AsyncpgPlugin) -> None:
     with pytest.raises(ValueError, match="AsyncpgPlugin is already attached to this verifier"):
         AsyncpgPlugin(apg.verifier)
+
+
+async def test_a_scripted_failure_does_not_move_the_state(
+    sandbox: StrictVerifier, apg: AsyncpgPlugin
+) -> None:
+    (
+        apg.new_session()
+        .expect("connect", returns=None)
+        .expect("close", raises=OSError("network down"))
+        .expect("close", returns=None)
+    )
+    conn = await asyncpg.connect()
+    with pytest.raises(OSError, match="network down"):
+        await conn.close()
+    assert not conn.is_closed()
+    await conn.close()
+    assert conn.is_closed()

@@ -85,10 +85,12 @@ class Session:
             scripted = self._skip_optional(step, fields)
         script.popleft()
         self.used = scripted.index
-        self.state = state
         self._record(Interaction(self._source, self.number, step, scripted.index, fields))
         if scripted.raises is not None:
+            # A call that fails does not move the connection: a refused
+            # connect stays disconnected, a failed COMMIT keeps the transaction.
             raise scripted.raises
+        self.state = state
         return scripted.returns
 
     def check(self, step: str, fields: Mapping[str, Any]) -> None:

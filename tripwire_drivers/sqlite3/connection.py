@@ -177,14 +177,9 @@ class Connection:
 
     def _end(self, step: str) -> None:
         self._check_thread()
-        session = self._session
-        previous = session.state
-        try:
-            session.call(step, _NO_FIELDS)
-        except BaseException:
-            # A COMMIT that fails leaves the transaction open in SQLite.
-            session.state = previous
-            raise
+        # A scripted failure leaves the state alone, so a COMMIT that fails
+        # keeps the transaction open, as in SQLite.
+        self._session.call(step, _NO_FIELDS)
         self._savepoints.clear()
 
     # Attributes
