@@ -7,7 +7,7 @@ import inspect
 import asyncpg
 import pytest
 
-from tripwire import ClientCheckError, NotSupportedError, StrictVerifier
+from tripwire import ClientCheckError, NotSupportedError, SandboxClosedError, StrictVerifier
 from tripwire.plugins.asyncpg_plugin import AsyncpgPlugin
 from tripwire_drivers.asyncpg import Connection, Record
 
@@ -62,7 +62,10 @@ async def test_fake_connection_passes_isinstance(
 ) -> None:
     conn = await connect_with(verifier, apg)
     assert isinstance(conn, asyncpg.Connection)
-    assert not conn.is_closed()
+    # Even a sync method refuses once the sandbox that made it has closed.
+    with pytest.raises(SandboxClosedError):
+        conn.is_closed()
+    assert len(verifier.acknowledge_refusals(SandboxClosedError)) == 1
 
 
 @pytest.mark.parametrize(
@@ -114,10 +117,11 @@ async def test_return_types_follow_the_guide(tripwire_verifier: StrictVerifier) 
         count = await conn.fetchval("SELECT count(*) FROM users")
         status = await conn.execute("INSERT INTO users (name) VALUES ($1)", "Bob")
         await conn.close()
+        closed = conn.is_closed()
     assert rows == [{"id": 1, "name": "Alice"}]
     assert rows[0]["name"] == rows[0][1] == "Alice"
     assert row == {"id": 1} and row == (1,) and missing is None
-    assert (count, status, conn.is_closed()) == (42, "INSERT 0 1", True)
+    assert (count, status, closed) == (42, "INSERT 0 1", True)
     tripwire.asyncpg.assert_connect()
     tripwire.asyncpg.assert_fetch(query="SELECT id, name FROM users", args=[])
     tripwire.asyncpg.assert_fetchrow(query="SELECT id FROM users WHERE id = $1", args=[1])

@@ -46,6 +46,9 @@ ARGUMENT_CASES = [
     ("SELECT $1::int /* $3 */", (5,)),
     ("SELECT $tag$ $9 $tag$ || $1::text", ("y",)),
     ('SELECT 1 AS "$2"', ()),
+    ("SELECT 1 AS a$1", ()),
+    ("SELECT 1 /* outer /* inner */ $2 */ + $1::int", (1,)),
+    ("SELECT E'\\'$3' || $1::text", ("z",)),
 ]
 
 
@@ -85,8 +88,9 @@ async def test_closed_connection_errors_match(postgres_dsn: str) -> None:
         await fake_conn.close()
         await fake_conn.close()
         fake = await outcome(lambda: fake_conn.fetch("SELECT 1"))
+        fake_closed = fake_conn.is_closed()
     assert fake == real == ("raised", asyncpg.InterfaceError, "connection is closed")
-    assert fake_conn.is_closed() == real_conn.is_closed() is True
+    assert fake_closed == real_conn.is_closed() is True
 
 
 class RedefinesInit(asyncpg.Record):
@@ -149,6 +153,8 @@ ROW_OPERATIONS: list[tuple[str, Callable[[Any], Any]]] = [
     ("index out of range", operator.itemgetter(5)),
     ("unknown name", operator.itemgetter("zz")),
     ("float key", operator.itemgetter(1.0)),
+    ("bool key", operator.itemgetter(True)),
+    ("unhashable in", lambda r: [] in r),
     ("get keyword", lambda r: r.get(key="a")),
     ("set item", lambda r: r.__setitem__("a", 2)),
 ]

@@ -290,3 +290,94 @@ def test_with_tripwire_outside_pytest_says_what_to_do(pytester: pytest.Pytester)
     result.stderr.fnmatch_lines(
         ["*ConfigurationError: no current tripwire verifier. Inside pytest each test gets one*"]
     )
+
+
+def test_a_test_that_skips_after_scripting_is_just_skipped(project: pytest.Pytester) -> None:
+    result = run(
+        project,
+        """
+        import pytest
+        from helpers import script
+
+        def test_skips():
+            script()
+            pytest.skip("server feature not available")
+
+        @pytest.mark.xfail(reason="known bug")
+        def test_xfails():
+            script()
+            assert False
+        """,
+    )
+    result.assert_outcomes(skipped=1, xfailed=1)
+
+
+def test_a_connection_cached_across_tests_fails_the_test_that_reuses_it(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        cache=textwrap.dedent(
+            """
+            import asyncpg
+            cached = []
+
+            async def count():
+                if not cached:
+                    cached.append(await asyncpg.connect())
+                try:
+                    return await cached[0].fetchval("SELECT count(*) FROM t")
+                except Exception:
+                    return -1
+            """
+        )
+    )
+    result = run(
+        project,
+        """
+        import tripwire
+        from cache import count
+
+        async def test_one():
+            tripwire.asyncpg.new_session().expect("connect", returns=None).expect(
+                "fetchval", returns=3)
+            with tripwire:
+                assert await count() == 3
+            tripwire.asyncpg.assert_connect()
+            tripwire.asyncpg.assert_fetchval(query="SELECT count(*) FROM t", args=[])
+
+        async def test_two():
+            with tripwire:
+                assert await count() == -1
+        """,
+    )
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_two*",
+            "*SandboxClosedError: asyncpg session #1: fetchval(*) was called after the sandbox*",
+        ]
+    )
+
+
+def test_a_fake_kept_after_every_sandbox_closed_is_refused_and_recorded(
+    project: pytest.Pytester,
+) -> None:
+    result = run(
+        project,
+        """
+        import sqlite3
+        import pytest
+        import tripwire
+
+        def test_keeps_the_fake():
+            tripwire.sqlite3
+            with tripwire:
+                kept = sqlite3.connect
+            with pytest.raises(tripwire.UnmockedInteractionError) as caught:
+                kept(":memory:")
+            assert "while no sandbox is open, through a reference taken inside" in str(
+                caught.value)
+            assert tripwire.acknowledge_refusals() == [caught.value]
+        """,
+    )
+    result.assert_outcomes(passed=1)

@@ -170,15 +170,67 @@ def test_a_second_plugin_for_one_verifier_is_refused(apg: AsyncpgPlugin) -> None
 async def test_a_scripted_failure_does_not_move_the_state(
     sandbox: StrictVerifier, apg: AsyncpgPlugin
 ) -> None:
+    apg.new_session().expect("connect", raises=ConnectionRefusedError("no server"))
+    with pytest.raises(ConnectionRefusedError, match="no server"):
+        await asyncpg.connect()
+    assert apg.sessions[0].state == "disconnected"
+
+
+async def test_a_failed_close_still_closes_like_asyncpg(
+    sandbox: StrictVerifier, apg: AsyncpgPlugin
+) -> None:
+    (apg.new_session().expect("connect", returns=None).expect("close", raises=TimeoutError()))
+    conn = await asyncpg.connect()
+    with pytest.raises(TimeoutError):
+        await conn.close()
+    assert conn.is_closed()
+
+
+async def test_a_mismatch_names_the_required_step_after_optional_ones(
+    sandbox: StrictVerifier, apg: AsyncpgPlugin
+) -> None:
     (
         apg.new_session()
         .expect("connect", returns=None)
-        .expect("close", raises=OSError("network down"))
-        .expect("close", returns=None)
+        .expect("fetch", returns=[], required=False)
+        .expect("execute", returns="SELECT 1")
     )
     conn = await asyncpg.connect()
-    with pytest.raises(OSError, match="network down"):
-        await conn.close()
-    assert not conn.is_closed()
-    await conn.close()
-    assert conn.is_closed()
+    with pytest.raises(StepMismatchError) as caught:
+        await conn.fetchval("SELECT 1")
+    assert str(caught.value).splitlines()[0] == (
+        "asyncpg session #1: expected step 3 of 3: execute (after optional fetch, which may be "
+        "skipped), got fetchval(query='SELECT 1', args=[])."
+    )
+
+
+def test_raises_accepts_a_class_that_can_be_made_without_arguments(apg: AsyncpgPlugin) -> None:
+    handle = apg.new_session().expect("connect", raises=ConnectionRefusedError)
+    assert isinstance(handle.session.script[0].raises, ConnectionRefusedError)
+
+
+@pytest.mark.parametrize(
+    ("error_class", "why"),
+    [
+        (asyncpg.InterfaceError, "TypeError: InterfaceError.__init__() missing 1 required"),
+        (asyncpg.UniqueViolationError, "IndexError: tuple index out of range"),
+    ],
+)
+def test_raises_refuses_a_class_that_needs_arguments(
+    apg: AsyncpgPlugin, error_class: type[Exception], why: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        apg.new_session().expect("connect", raises=error_class)
+    assert str(caught.value).startswith(
+        f"expect('connect', raises={error_class.__name__}) cannot make an instance ({why}"
+    )
+    assert str(caught.value).endswith(f"pass one: raises={error_class.__name__}('what happened')")
+
+
+def test_an_explicit_plugin_replaces_one_a_sandbox_attached(verifier: StrictVerifier) -> None:
+    with verifier.sandbox():
+        pass
+    implicit = verifier.plugin(AsyncpgPlugin)
+    explicit = AsyncpgPlugin(verifier)
+    assert explicit is not implicit
+    assert verifier.plugin(AsyncpgPlugin) is explicit

@@ -37,9 +37,9 @@ from tripwire_core import (
     current_verifier,
     driver_names,
     get_driver,
-    register_driver,
     unregister_driver,
 )
+from tripwire_core import register_driver as _register_driver
 
 if TYPE_CHECKING:
     from tripwire_drivers.asyncpg import AsyncpgPlugin
@@ -78,6 +78,20 @@ __all__ = [
     "MissingAssertionFieldsError",
     "UnacknowledgedRefusalsError",
 ]
+
+
+def register_driver(plugin_class: type[DriverPlugin]) -> None:
+    """Make *plugin_class* reachable as ``tripwire.<plugin_class.name>``.
+
+    Refuses a name this module already uses (``tripwire.sandbox`` and the
+    like), since the driver could never be reached under it.
+    """
+    name = getattr(plugin_class, "name", None)
+    if isinstance(name, str) and name in _RESERVED:
+        raise ConfigurationError(
+            f"{name!r} cannot name a driver: tripwire.{name} is already part of tripwire's API"
+        )
+    _register_driver(plugin_class)
 
 
 def sandbox() -> Sandbox:
@@ -135,4 +149,5 @@ def __getattr__(name: str) -> Any:
     return current_verifier().plugin(driver)
 
 
+_RESERVED = frozenset(name for name in globals() if not name.startswith("__")) | {"plugins"}
 sys.modules[__name__].__class__ = _TripwireModule

@@ -23,7 +23,7 @@ from .patching import Patch
 from .sandbox import current_sandbox, open_sandboxes
 from .sessions import Session, SessionHandle
 from .steps import Step
-from .verifier import StrictVerifier
+from .verifier import StrictVerifier, latest_verifier
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -103,13 +103,24 @@ class DriverPlugin:
         """
         plugin = cls.current()
         if plugin is None:
+            sandboxes = open_sandboxes()
+            if sandboxes:
+                why = (
+                    "from a context with no sandbox of its own while sandboxes of several "
+                    "verifiers are open, so tripwire cannot tell which test it belongs to"
+                )
+                verifiers = list({id(s.verifier): s.verifier for s in sandboxes}.values())
+            else:
+                why = (
+                    "while no sandbox is open, through a reference taken inside "
+                    "`with tripwire:` and kept after the block"
+                )
+                verifiers = [v for v in [latest_verifier()] if v is not None]
             error = UnmockedInteractionError(
-                f"{cls.name}.{call}() was called from a context with no sandbox of its own "
-                "while sandboxes of several verifiers are open, so tripwire cannot tell which "
-                "test it belongs to. Call it inside `with tripwire:`."
+                f"{cls.name}.{call}() was called {why}. Call it inside `with tripwire:`."
             )
             # Every verifier concerned hears of it, so swallowing it fails them.
-            for verifier in {id(s.verifier): s.verifier for s in open_sandboxes()}.values():
+            for verifier in verifiers:
                 verifier.record_refusal(error)
             raise error
         return plugin.open_session(call)
@@ -292,10 +303,18 @@ def guarded_drivers() -> list[type[DriverPlugin]]:
     A test that never touched ``tripwire.asyncpg`` still must not reach a
     real database from inside ``with tripwire:``.
     """
+    _load_entry_points()
     with _registry_lock:
         entries = list(_registry.items())
     guarded = []
     for name, entry in entries:
+        if isinstance(entry, str) and name not in _BUILT_IN_LIBRARIES:
+            # A driver from an entry point says what it guards only once
+            # imported; one that cannot be imported guards nothing.
+            try:
+                entry = get_driver(name) or entry
+            except ImportError:
+                continue
         library = _BUILT_IN_LIBRARIES.get(name) if isinstance(entry, str) else entry.library
         if library is not None and library in sys.modules:
             driver = get_driver(name)

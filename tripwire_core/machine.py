@@ -55,8 +55,15 @@ class StateMachine:
             auto_transitions=False,
         )
         self.table = self._compile()
+        # What a test can script in each state (for messages): implicit steps
+        # are the driver's business.
         self.legal_steps: Mapping[str, tuple[str, ...]] = MappingProxyType(
-            {state: tuple(self.machine.get_triggers(state)) for state in self.states}
+            {
+                state: tuple(
+                    t for t in self.machine.get_triggers(state) if self.steps[t].scripted
+                )
+                for state in self.states
+            }
         )
         self.sources: Mapping[str, tuple[str, ...]] = MappingProxyType(
             {name: tuple(self.table[name]) for name in self.table}

@@ -4,8 +4,8 @@ Registered through the ``pytest11`` entry point, so installing tripwire is
 enough.  Each test gets a fresh :class:`StrictVerifier` (the
 ``tripwire_verifier`` fixture), which ``tripwire.<driver>`` and
 ``with tripwire:`` use.  After the test, sandboxes it left open are closed
-and ``verify_all()`` runs, unless the test already failed: its own failure
-is the one to read.
+and, if the test passed, ``verify_all()`` runs: a failing test's own failure
+is the one to read, and a skipped test never ran its script to the end.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .verifier import StrictVerifier, use_verifier
 
 __all__ = ["tripwire_verifier"]
 
-_call_failed = pytest.StashKey[bool]()
+_call_passed = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -27,7 +27,7 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.when == "call":
-        item.stash[_call_failed] = report.failed
+        item.stash[_call_passed] = report.passed
     return report
 
 
@@ -40,7 +40,9 @@ def _tripwire_autouse(request: pytest.FixtureRequest) -> Iterator[StrictVerifier
     leftover = list(verifier.open_sandboxes)
     for sandbox in reversed(leftover):
         sandbox.close()
-    if request.node.stash.get(_call_failed, False):
+    # Verify only a test that passed: a failure is the message to read, and
+    # a skipped or xfailed test did not run its script to the end.
+    if not request.node.stash.get(_call_passed, False):
         return
     if leftover:
         pytest.fail(

@@ -21,6 +21,7 @@ from .errors import (
     StepMismatchError,
     UnmockedInteractionError,
 )
+from .sandbox import current_sandbox
 from .steps import NOTHING, ScriptedStep
 from .timeline import Interaction
 
@@ -93,6 +94,12 @@ class Session:
         self.state = state
         return scripted.returns
 
+    def check_sandbox(self, what: str) -> None:
+        """Refuse *what* (a call's text) if the connection's sandbox has closed."""
+        sandbox = self.sandbox
+        if sandbox is None or not sandbox.active:
+            raise self._sandbox_closed(what, {})
+
     def check(self, step: str, fields: Mapping[str, Any]) -> None:
         """Refuse *step* now if the state machine forbids it, without running it.
 
@@ -128,11 +135,20 @@ class Session:
                 return scripted
             if scripted.required:
                 break
+        skippable = []
         expected = self.script[0]
+        for scripted in self.script:
+            expected = scripted
+            if scripted.required:
+                break
+            skippable.append(scripted.step)
+        optional = (
+            f" (after optional {', '.join(skippable)}, which may be skipped)" if skippable else ""
+        )
         raise self._refusal(
             StepMismatchError,
-            f"{self.label}: expected step {expected.index} of {self.total}: {expected.step}, "
-            f"got {call_text(step, fields)}.\n"
+            f"{self.label}: expected step {expected.index} of {self.total}: {expected.step}"
+            f"{optional}, got {call_text(step, fields)}.\n"
             f"The script (registered at {expected.registered_at}) says {expected.step} comes next;"
             f" script the calls in the order the code makes them.",
         )
@@ -157,12 +173,18 @@ class Session:
         )
 
     def _sandbox_closed(self, step: str, fields: Mapping[str, Any]) -> RefusalError:
-        return self._refusal(
+        error = self._refusal(
             SandboxClosedError,
             f"{self.label}: {call_text(step, fields)} was called after the sandbox that "
             f"created this connection closed.\n"
             "Keep the code that uses the connection inside `with tripwire:`.",
         )
+        # A connection cached across tests fails the test that reuses it,
+        # not only the finished test that made it.
+        caller = current_sandbox()
+        if caller is not None and caller.verifier is not self.plugin.verifier:
+            caller.verifier.record_refusal(error)
+        return error
 
     def _refusal(self, kind: type[RefusalError], message: str) -> RefusalError:
         return self.plugin.refuse(kind, message)
@@ -215,6 +237,8 @@ class SessionHandle:
                 f"expect({method!r}, raises=...) needs an exception class or instance, "
                 f"got {raises!r}"
             )
+        if isinstance(raises, type):
+            raises = _instantiate(method, raises)
         if returns is NOTHING:
             if raises is None:
                 raise ConfigurationError(
@@ -232,3 +256,18 @@ class SessionHandle:
         session.total += 1
         session.script.append(ScriptedStep(method, returns, raises, required, session.total))
         return self
+
+
+def _instantiate(method: str, error_class: type[BaseException]) -> BaseException:
+    # Done now, so a class that needs arguments fails at expect(), not later
+    # inside the code under test.
+    try:
+        error = error_class()
+        str(error)
+    except Exception as exc:
+        raise ConfigurationError(
+            f"expect({method!r}, raises={error_class.__name__}) cannot make an instance "
+            f"({type(exc).__name__}: {exc}); pass one: "
+            f"raises={error_class.__name__}('what happened')"
+        ) from None
+    return error

@@ -30,7 +30,7 @@ from .timeline import Interaction, Timeline
 if TYPE_CHECKING:
     from .driver import DriverPlugin
 
-__all__ = ["StrictVerifier", "current_verifier", "use_verifier"]
+__all__ = ["StrictVerifier", "current_verifier", "latest_verifier", "use_verifier"]
 
 PluginT = TypeVar("PluginT", bound="DriverPlugin")
 
@@ -61,6 +61,9 @@ class StrictVerifier:
     def __init__(self) -> None:
         self.timeline = Timeline()
         self._plugins: dict[type[DriverPlugin], DriverPlugin] = {}
+        # Plugins made on demand (a guarded driver, a proxy lookup); an
+        # explicit constructor call may still take their place.
+        self._implicit: set[type[DriverPlugin]] = set()
         self._refusals: list[RefusalError] = []
         self._open: list[Sandbox] = []
         self._any_order = 0
@@ -78,7 +81,12 @@ class StrictVerifier:
     def attach(self, plugin: DriverPlugin) -> None:
         """Called by :class:`DriverPlugin` itself; one plugin per driver class."""
         with self._lock:
-            if type(plugin) in self._plugins:
+            existing = self._plugins.get(type(plugin))
+            if existing is not None and type(plugin) in self._implicit and not existing.sessions:
+                self._implicit.discard(type(plugin))
+                self._plugins[type(plugin)] = plugin
+                return
+            if existing is not None:
                 raise ValueError(
                     f"{type(plugin).__name__} is already attached to this verifier; use that "
                     "one (a verifier has at most one plugin per driver)"
@@ -93,9 +101,12 @@ class StrictVerifier:
         existing = self._plugins.get(plugin_class)
         if existing is None:
             try:
-                return plugin_class(self)
+                created = plugin_class(self)
             except ValueError:
                 existing = self._plugins[plugin_class]
+            else:
+                self._implicit.add(plugin_class)
+                return created
         assert isinstance(existing, plugin_class)
         return existing
 
@@ -109,11 +120,13 @@ class StrictVerifier:
     def open_sandboxes(self) -> Sequence[Sandbox]:
         return tuple(self._open)
 
-    def _sandbox_opened(self, sandbox: Sandbox) -> None:
+    def sandbox_opened(self, sandbox: Sandbox) -> None:
+        """Called by :class:`Sandbox` when it opens."""
         with self._lock:
             self._open.append(sandbox)
 
-    def _sandbox_closed(self, sandbox: Sandbox) -> None:
+    def sandbox_closed(self, sandbox: Sandbox) -> None:
+        """Called by :class:`Sandbox` when it closes."""
         with self._lock:
             if sandbox in self._open:
                 self._open.remove(sandbox)
@@ -319,6 +332,11 @@ def current_verifier() -> StrictVerifier:
             "    with verifier.sandbox(): ..."
         )
     return _current[-1]
+
+
+def latest_verifier() -> StrictVerifier | None:
+    """The current verifier, or ``None`` outside a test (never raises)."""
+    return _current[-1] if _current else None
 
 
 @contextmanager

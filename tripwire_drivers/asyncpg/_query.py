@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
-__all__ = ["argument_count_error", "parameter_count"]
+import asyncpg
 
-# Literals, quoted identifiers, comments and dollar-quoted bodies can hold a
-# `$n` that is not a parameter; they are matched first and skipped.
-_TOKENS = re.compile(
+__all__ = [
+    "argument_count_error",
+    "check_timeout",
+    "parameter_count",
+    "query_type_error",
+]
+
+# A `$n` inside a literal, a quoted or plain identifier (PostgreSQL allows `$`
+# in identifiers), a comment or a dollar-quoted body is not a parameter.
+_SCANNED = re.compile(
     r"""
-      (?P<skip>
-          [eE]'(?:[^'\\]|\\.|'')*'?        # escape string E'...'
-        | '(?:[^']|'')*'?                  # standard string
-        | "(?:[^"]|"")*"?                  # quoted identifier
-        | --[^\n]*                         # line comment
-        | /\*.*?(?:\*/|\Z)                 # block comment
-        | (?P<tag>\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$).*?(?:(?P=tag)|\Z)   # dollar quote
-      )
-    | \$(?P<number>[0-9]+)
+      (?P<number>\$[0-9]+)
+    | (?P<dollar>\$(?:[A-Za-z_\x80-\uffff][A-Za-z_0-9\x80-\uffff]*)?\$)
+    | (?P<comment>/\*)
+    | [eE]'(?:[^'\\]|\\.|'')*'?
+    | '(?:[^']|'')*'?
+    | "(?:[^"]|"")*"?
+    | --[^\n]*
+    | [A-Za-z_\x80-\uffff][A-Za-z_0-9$\x80-\uffff]*
     """,
     re.VERBOSE | re.DOTALL,
 )
+_COMMENT_PART = re.compile(r"/\*|\*/")
+
+# Applications use a bounded set of query texts; a plain dict beats
+# lru_cache on the per-call path, and is reset if it ever grows too large.
+_CACHE_SIZE = 4096
+_counts: dict[str, int] = {}
 
 
 def parameter_count(query: object) -> int:
@@ -43,19 +56,31 @@ def parameter_count(query: object) -> int:
     return count
 
 
-# Applications use a bounded set of query texts; a plain dict beats
-# lru_cache on the per-call path, and is reset if it ever grows too large.
-_CACHE_SIZE = 4096
-_counts: dict[str, int] = {}
-
-
 def _count(query: str) -> int:
     highest = 0
-    for match in _TOKENS.finditer(query):
-        number = match.group("number")
-        if number is not None:
-            highest = max(highest, int(number))
-    return highest
+    position = 0
+    while True:
+        match = _SCANNED.search(query, position)
+        if match is None:
+            return highest
+        position = match.end()
+        if match.group("number"):
+            highest = max(highest, int(match.group("number")[1:]))
+        elif match.group("dollar"):
+            end = query.find(match.group("dollar"), position)
+            position = len(query) if end < 0 else end + len(match.group("dollar"))
+        elif match.group("comment"):
+            position = _comment_end(query, position)
+
+
+def _comment_end(query: str, position: int) -> int:
+    # PostgreSQL block comments nest.
+    depth = 1
+    for part in _COMMENT_PART.finditer(query, position):
+        depth += 1 if part.group() == "/*" else -1
+        if depth == 0:
+            return part.end()
+    return len(query)
 
 
 _ZERO_HINT = (
@@ -63,6 +88,8 @@ _ZERO_HINT = (
     "and VALUES statements, and will *not* work in statements  like CREATE VIEW or "
     "DECLARE CURSOR."
 )
+if tuple(int(p) for p in asyncpg.__version__.split(".")[:2]) < (0, 30):  # pragma: no cover
+    _ZERO_HINT = _ZERO_HINT.replace("DELETE, MERGE and", "DELETE and")
 
 
 def argument_count_error(expected: int, passed: int) -> tuple[str, str]:
@@ -75,3 +102,35 @@ def argument_count_error(expected: int, passed: int) -> tuple[str, str]:
         f"query, {passed} {'was' if passed == 1 else 'were'} passed"
     )
     return message, hint
+
+
+_STR_WORD = (
+    "unicode" if tuple(int(p) for p in asyncpg.__version__.split(".")[:2]) < (0, 31) else "str"
+)
+
+
+def query_type_error(query: object, simple: bool) -> tuple[BaseException, bool]:
+    """What asyncpg raises for a query that is not a str, and whether it kills the connection.
+
+    *simple* is the simple-query protocol (``execute`` without arguments).
+    """
+    if simple and query is None:
+        return AttributeError("'NoneType' object has no attribute 'encode'"), True
+    if not simple and not hasattr(query, "__len__"):
+        # The statement cache measures the query before anything is sent.
+        return TypeError(f"object of type '{type(query).__name__}' has no len()"), False
+    return TypeError(f"Expected {_STR_WORD}, got {type(query).__name__}"), True
+
+
+def check_timeout(timeout: object) -> None:
+    """Raise as asyncpg does for a ``timeout=`` it cannot use."""
+    try:
+        if isinstance(timeout, bool):
+            raise ValueError
+        seconds = float(timeout)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"invalid timeout value: expected non-negative float (got {timeout!r})"
+        ) from None
+    if seconds <= 0:
+        raise asyncio.TimeoutError

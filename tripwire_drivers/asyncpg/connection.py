@@ -8,9 +8,9 @@ from typing import Any
 import asyncpg
 import asyncpg.connection
 
-from tripwire_core import ClientCheckError, NotSupportedError, Session
+from tripwire_core import ClientCheckError, NotSupportedError, RefusalError, Session
 
-from ._query import argument_count_error, parameter_count
+from ._query import argument_count_error, check_timeout, parameter_count, query_type_error
 
 __all__ = ["SUPPORTED", "Connection"]
 
@@ -40,9 +40,13 @@ class Connection(_ProxyBase):  # type: ignore[misc]
         fields: dict[str, Any] = {"query": query, "args": list(args)}
         if timeout is not None:
             fields["timeout"] = timeout
-        # Without arguments asyncpg uses the simple protocol: no count check.
-        if args and parameter_count(query) != len(args):
-            self._refuse_arguments("execute", query, args, fields)
+            self._check_timeout("execute", timeout, fields)
+        if args:
+            if parameter_count(query) != len(args):
+                self._refuse_arguments("execute", query, args, fields)
+        elif query.__class__ is not str:
+            # Without arguments asyncpg sends the text as is (simple protocol).
+            self._bad_query("execute", query, True, fields)
         result: str = self._session.call("execute", fields)
         return result
 
@@ -54,8 +58,8 @@ class Connection(_ProxyBase):  # type: ignore[misc]
         record_class: type[Any] | None = None,
     ) -> list[Any]:
         fields = _fields(query, args, timeout, record_class)
-        if record_class is not None:
-            self._check_record_class("fetch", record_class, fields)
+        if len(fields) > 2:
+            self._check_keywords("fetch", timeout, record_class, fields)
         if parameter_count(query) != len(args):
             self._refuse_arguments("fetch", query, args, fields)
         result: list[Any] = self._session.call("fetch", fields)
@@ -69,8 +73,8 @@ class Connection(_ProxyBase):  # type: ignore[misc]
         record_class: type[Any] | None = None,
     ) -> Any:
         fields = _fields(query, args, timeout, record_class)
-        if record_class is not None:
-            self._check_record_class("fetchrow", record_class, fields)
+        if len(fields) > 2:
+            self._check_keywords("fetchrow", timeout, record_class, fields)
         if parameter_count(query) != len(args):
             self._refuse_arguments("fetchrow", query, args, fields)
         return self._session.call("fetchrow", fields)
@@ -83,26 +87,60 @@ class Connection(_ProxyBase):  # type: ignore[misc]
             fields["column"] = column
         if timeout is not None:
             fields["timeout"] = timeout
+            self._check_timeout("fetchval", timeout, fields)
         if parameter_count(query) != len(args):
             self._refuse_arguments("fetchval", query, args, fields)
         return self._session.call("fetchval", fields)
 
     async def close(self, *, timeout: float | None = None) -> None:
+        session = self._session
         # asyncpg's close() is a no-op on a closed connection.
-        if self._session.state == "closed":
+        if session.state == "closed":
+            session.check_sandbox("close")
             return
-        self._session.call("close", {} if timeout is None else {"timeout": timeout})
+        try:
+            session.call("close", {} if timeout is None else {"timeout": timeout})
+        except RefusalError:
+            raise
+        except BaseException:
+            # A close that fails still aborts the connection, as asyncpg does.
+            session.transition("abort")
+            raise
 
     def is_closed(self) -> bool:
+        self._session.check_sandbox("is_closed")
         return self._session.state == "closed"
+
+    def _check_keywords(
+        self, step: str, timeout: Any, record_class: Any, fields: dict[str, Any]
+    ) -> None:
+        if record_class is not None:
+            self._check_record_class(step, record_class, fields)
+        if timeout is not None:
+            self._check_timeout(step, timeout, fields)
+
+    def _check_timeout(self, step: str, timeout: Any, fields: dict[str, Any]) -> None:
+        try:
+            check_timeout(timeout)
+        except BaseException:
+            self._session.check(step, fields)
+            raise
+
+    def _bad_query(self, step: str, query: Any, simple: bool, fields: dict[str, Any]) -> None:
+        self._session.check(step, fields)
+        error, fatal = query_type_error(query, simple)
+        if fatal:
+            # asyncpg's protocol gives up on the connection after this error.
+            self._session.transition("abort")
+        raise error
 
     def _refuse_arguments(
         self, step: str, query: str, args: tuple[Any, ...], fields: dict[str, Any]
     ) -> None:
+        if query.__class__ is not str:
+            self._bad_query(step, query, False, fields)
         # asyncpg checks the connection before the arguments.
         self._session.check(step, fields)
-        if not isinstance(query, str):
-            raise TypeError(f"Expected str, got {type(query).__name__}")
         expected = parameter_count(query)
         message, hint = argument_count_error(expected, len(args))
         error = self._session.plugin.refuse(

@@ -64,6 +64,8 @@ class AsyncpgPlugin(DriverPlugin):
         Step("fetchrow", "connected", None, _QUERY, _row_or_none, "a dict (one row) or None"),
         Step("fetchval", "connected", None, _QUERY, _any, "any single value"),
         Step("close", "connected", "closed", (), _none, "None"),
+        # What asyncpg does by itself when it gives up on a connection.
+        Step("abort", "connected", "closed", scripted=False),
     )
     native_errors: ClassVar[dict[str, tuple[type[BaseException], str]]] = {
         "closed": (asyncpg.InterfaceError, "connection is closed"),

@@ -38,7 +38,7 @@ class Record:
         return record
 
     def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, int) and not isinstance(key, bool):
+        if isinstance(key, int):
             try:
                 return self._values[key]
             except IndexError:
@@ -74,7 +74,10 @@ class Record:
         return iter(self._values)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._index
+        try:
+            return name in self._index
+        except TypeError:
+            return False
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Record):
