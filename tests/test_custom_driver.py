@@ -364,20 +364,14 @@ def test_an_unknown_driver_name_lists_the_registered_drivers() -> None:
 _THIRD_PARTY_DRIVER = '''
 """A third-party driver, installed with an entry point and never registered by hand."""
 
-import types
-
 from tripwire_core import AttributePatch, DriverPlugin, Step
 
-
-def _real_connect(dsn):
-    raise ConnectionRefusedError(dsn)
-
-
-client = types.SimpleNamespace(connect=_real_connect)
+import mykvclient as client
 
 
 class MyKvPlugin(DriverPlugin):
     name = "mykv"
+    library = "mykvclient"
     states = ("idle", "open")
     initial = "idle"
     steps = (Step("connect", "idle", "open", fields=("dsn",)), Step("get", "open", fields=("key",)))
@@ -411,6 +405,15 @@ def test_listed_before_it_is_imported():
     assert "mypkg" not in sys.modules
 
 
+def test_guarded_once_its_library_is_imported():
+    import pytest
+    import mykvclient
+
+    with tripwire, pytest.raises(tripwire.UnmockedInteractionError, match="no mykv session"):
+        mykvclient.connect("kv://here")
+    tripwire.acknowledge_refusals()
+
+
 def test_reached_as_tripwire_mykv():
     tripwire.mykv.new_session().expect("connect", returns=None).expect("get", returns="v")
     import mypkg
@@ -439,14 +442,18 @@ def test_an_installed_package_is_found_through_the_entry_point_group(
     dist_info = pytester.mkdir("mypkg-1.0.dist-info")
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: mypkg\nVersion: 1.0\n")
     (dist_info / "entry_points.txt").write_text("[tripwire.drivers]\nmykv = mypkg:MyKvPlugin\n")
-    pytester.makepyfile(mypkg=_THIRD_PARTY_DRIVER, test_mykv=textwrap.dedent(_THIRD_PARTY_TESTS))
+    pytester.makepyfile(
+        mypkg=_THIRD_PARTY_DRIVER,
+        mykvclient="def connect(dsn):\n    raise ConnectionRefusedError(dsn)\n",
+        test_mykv=textwrap.dedent(_THIRD_PARTY_TESTS),
+    )
     pytester.makeini("[pytest]\nfilterwarnings = error\n")
 
     # pytest-asyncio, if installed, is not needed there and warns without config.
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-p", "no:asyncio")
 
-    # The third test fails at teardown, as strictness requires, naming the fix.
-    result.assert_outcomes(passed=3, errors=1)
+    # The last test fails at teardown, as strictness requires, naming the fix.
+    result.assert_outcomes(passed=4, errors=1)
     result.stdout.fnmatch_lines(["*tripwire.mykv.assert_connect(dsn='kv://here')*"])
 
 
