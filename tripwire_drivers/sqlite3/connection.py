@@ -5,28 +5,20 @@ its script says what happens.  ``commit``, ``rollback`` and ``close`` are
 scripted steps; the implicit ``BEGIN`` before a DML statement and the
 transaction statements the code sends itself (``BEGIN``, ``COMMIT``,
 ``SAVEPOINT``...) move the state with unscripted steps, as SQLite would.
+The session and that bookkeeping live on the ``Handle`` (``_handle.py``)
+that the connection shares with its cursors.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from threading import get_ident
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from tripwire_core import (
-    NOTHING,
-    ClientCheckError,
-    InvalidStateError,
-    NotSupportedError,
-    RefusalError,
-    Session,
-    UnmockedInteractionError,
-)
+from tripwire_core import NOTHING, NotSupportedError, RefusalError, Session
 
-from ._statements import Statement
-from .cursor import Cursor, unsupported
-from .result import UNSCRIPTED
+from ._handle import Handle
+from .cursor import Cursor, unsupported, unsupported_row_factory
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -69,17 +61,8 @@ def check_isolation_level(value: Any) -> str | None:
 class Connection:
     """A scripted stand-in for ``sqlite3.Connection``."""
 
-    __slots__ = (
-        "_changes",
-        "_changes_from",
-        "_isolation_level",
-        "_last_rowid",
-        "_last_rowid_from",
-        "_legacy",
-        "_savepoints",
-        "_session",
-        "_thread",
-    )
+    # Everything but the API lives on the handle its cursors share.
+    __slots__ = ("_handle",)
 
     # DB-API extension that sqlite3 implements: the module's exception
     # classes as connection attributes, so `except conn.Error` works.
@@ -97,60 +80,56 @@ class Connection:
     def __init__(
         self, session: Session, *, isolation_level: str | None, check_same_thread: bool
     ) -> None:
-        self._session = session
-        self._isolation_level = isolation_level
-        self._legacy = isolation_level is not None
-        self._thread = get_ident() if check_same_thread else None
-        self._savepoints: list[tuple[str, bool]] = []
-        self._changes: Any = 0
-        self._changes_from = ("", "")
-        self._last_rowid: Any = 0
-        self._last_rowid_from = ("", "")
+        self._handle = Handle(
+            session, isolation_level=isolation_level, check_same_thread=check_same_thread
+        )
 
     def __repr__(self) -> str:
-        session = self._session
+        session = self._handle.session
         return f"<tripwire sqlite3 Connection {session.label} state={session.state}>"
 
     # Statements: through a new cursor, as sqlite3 does.
 
     def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
         """Run one statement on a new cursor and return the cursor."""
-        return Cursor(self).execute(sql, parameters)
+        return Cursor(self, self._handle).execute(sql, parameters)
 
     def executemany(self, sql: str, parameters: Any, /) -> Cursor:
         """Run one statement per parameter set on a new cursor."""
-        return Cursor(self).executemany(sql, parameters)
+        return Cursor(self, self._handle).executemany(sql, parameters)
 
     def cursor(self, factory: Any = NOTHING) -> Cursor:
         """A new cursor (not a step: it sends nothing to the database)."""
-        self._check_thread()
-        self._session.check("cursor", _NO_FIELDS)
+        handle = self._handle
+        handle.check_thread()
+        handle.session.check("cursor", _NO_FIELDS)
         if factory is not NOTHING and factory is not sqlite3.Cursor:
-            raise self._session.plugin.refuse(
+            raise handle.session.plugin.refuse(
                 NotSupportedError,
                 f"cursor(factory={factory!r}) is not supported by tripwire's sqlite3 fake: "
                 "it returns its own cursors.",
             )
-        return Cursor(self)
+        return Cursor(self, handle)
 
     # Transactions
 
     def commit(self) -> None:
         """The session's next ``commit`` step (a no-op in sqlite3 outside a transaction)."""
-        self._end("commit")
+        self._handle.end("commit")
 
     def rollback(self) -> None:
         """The session's next ``rollback`` step (a no-op outside a transaction)."""
-        self._end("rollback")
+        self._handle.end("rollback")
 
     def close(self) -> None:
         """The session's next ``close`` step; closing twice is a no-op, as in sqlite3."""
-        self._check_thread()
-        if self._session.state != "closed":
-            self._end("close")
+        handle = self._handle
+        handle.check_thread()
+        if handle.session.state != "closed":
+            handle.end("close")
 
     def __enter__(self) -> Self:
-        self._session.check("inspect", _NO_FIELDS)
+        self._handle.session.check("inspect", _NO_FIELDS)
         return self
 
     def __exit__(
@@ -160,68 +139,53 @@ class Connection:
         tb: TracebackType | None,
     ) -> Literal[False]:
         # Commits on success, rolls back on an exception; never closes.
-        self._session.check("inspect", _NO_FIELDS)
+        handle = self._handle
+        handle.session.check("inspect", _NO_FIELDS)
         if exc_type is not None:
-            self._end("rollback")
+            handle.end("rollback")
             return False
         try:
-            self._end("commit")
+            handle.end("commit")
         except RefusalError:
             raise
         except BaseException:
             # sqlite3 rolls back a failed commit so the database is not left
             # locked; a failing rollback is chained to the commit's error.
-            self._end("rollback")
+            handle.end("rollback")
             raise
         return False
-
-    def _end(self, step: str) -> None:
-        self._check_thread()
-        # A scripted failure leaves the state alone, so a COMMIT that fails
-        # keeps the transaction open, as in SQLite.
-        self._session.call(step, _NO_FIELDS)
-        self._savepoints.clear()
 
     # Attributes
 
     @property
     def in_transaction(self) -> bool:
-        self._session.check("inspect", _NO_FIELDS)
-        return self._session.state == "in_transaction"
+        session = self._handle.session
+        session.check("inspect", _NO_FIELDS)
+        return session.state == "in_transaction"
 
     @property
     def isolation_level(self) -> str | None:
-        self._session.check("inspect", _NO_FIELDS)
-        return self._isolation_level
+        self._handle.session.check("inspect", _NO_FIELDS)
+        return self._handle.isolation_level
 
     @isolation_level.setter
     def isolation_level(self, value: Any) -> None:
         level = check_isolation_level(value)
-        self._isolation_level = level
-        self._legacy = level is not None
+        handle = self._handle
+        handle.set_isolation_level(level)
         if level is None:
             # sqlite3 commits an open transaction to enter autocommit mode:
             # a real COMMIT, so it is the script's next "commit" step.
-            self._check_thread()
-            self._session.check("inspect", _NO_FIELDS)
-            if self._session.state == "in_transaction":
-                self._end("commit")
+            handle.check_thread()
+            handle.session.check("inspect", _NO_FIELDS)
+            if handle.session.state == "in_transaction":
+                handle.end("commit")
 
     @property
     def total_changes(self) -> int:
         """Rows changed since connecting: the sum of the scripted rowcounts."""
-        self._session.check("inspect", _NO_FIELDS)
-        if self._changes is UNSCRIPTED:
-            session = self._session
-            step, sql = self._changes_from
-            raise session.plugin.refuse(
-                UnmockedInteractionError,
-                f"{session.label}: Connection.total_changes was read, but the script of "
-                f"{step}({sql!r}) does not say how many rows it changed.\n"
-                "Script it there: returns=tripwire.sqlite3.Result(rows=[], rowcount=1)",
-            )
-        value: int = self._changes
-        return value
+        self._handle.session.check("inspect", _NO_FIELDS)
+        return self._handle.total_changes()
 
     @property
     def row_factory(self) -> None:
@@ -230,7 +194,7 @@ class Connection:
     @row_factory.setter
     def row_factory(self, value: Any) -> None:
         if value is not None:
-            raise self._unsupported_row_factory("Connection")
+            raise unsupported_row_factory(self._handle.session, "Connection")
 
     @property
     def text_factory(self) -> type[str]:
@@ -239,136 +203,11 @@ class Connection:
     @text_factory.setter
     def text_factory(self, value: Any) -> None:
         if value is not str:
-            raise self._session.plugin.refuse(
+            raise self._handle.session.plugin.refuse(
                 NotSupportedError,
                 f"text_factory={value!r} is not supported by tripwire's sqlite3 fake: "
                 "rows are returned exactly as scripted.",
             )
 
     def __getattr__(self, name: str) -> Any:
-        return unsupported(self._session, sqlite3.Connection, name, SUPPORTED)
-
-    # For the cursor: checks and bookkeeping of one statement.
-
-    def _check_thread(self) -> None:
-        thread = self._thread
-        if thread is not None and thread != get_ident():
-            raise self._session.plugin.refuse(
-                ClientCheckError,
-                "SQLite objects created in a thread can only be used in that same thread. "
-                f"The object was created in thread id {thread} and this is thread id "
-                f"{get_ident()}.",
-                native=sqlite3.ProgrammingError,
-                note=f"{self._session.label} was connected with check_same_thread=True; pass "
-                "check_same_thread=False to connect() to share the connection.",
-            )
-
-    def _implicit_begin(self) -> None:
-        # sqlite3 sends BEGIN before a DML statement when no transaction is
-        # open, before it binds the parameters.
-        if self._session.state == "idle":
-            self._session.transition("begin")
-
-    def _check_control(self, statement: Statement, step: str, fields: dict[str, Any]) -> None:
-        """Refuse a transaction statement SQLite would fail in this state."""
-        assert statement.control is not None
-        action, name = statement.control
-        session = self._session
-        if action == "begin":
-            if session.state == "in_transaction":
-                session.check("begin", fields)
-            return
-        session.check(step, fields)
-        if action in ("commit", "rollback"):
-            if session.state != "idle":
-                return
-            message = f"cannot {action} - no transaction is active"
-        elif action in ("release", "rollback_to"):
-            if self._find(name) >= 0:
-                return
-            message = f"no such savepoint: {_unquote(name)}"
-        else:
-            return
-        raise session.plugin.refuse(
-            InvalidStateError,
-            message,
-            native=sqlite3.OperationalError,
-            note=f"{session.label} is in state {session.state!r}: {step}({fields['sql']!r}) "
-            "fails in SQLite there.",
-        )
-
-    def _apply_control(self, statement: Statement) -> None:
-        """Move the state after a transaction statement the code sent itself."""
-        assert statement.control is not None
-        action, name = statement.control
-        session = self._session
-        savepoints = self._savepoints
-        if action == "begin":
-            session.transition("begin")
-            savepoints.clear()
-        elif action in ("commit", "rollback"):
-            session.transition("end")
-            savepoints.clear()
-        elif action == "savepoint":
-            # A SAVEPOINT outside a transaction opens one; releasing that
-            # savepoint ends it.
-            opened = session.state == "idle"
-            if opened:
-                session.transition("begin")
-            savepoints.append((_key(name), opened))
-        else:
-            index = self._find(name)
-            if action == "rollback_to":
-                del savepoints[index + 1 :]
-            else:
-                opened = savepoints[index][1]
-                del savepoints[index:]
-                if opened:
-                    session.transition("end")
-
-    def _find(self, name: str) -> int:
-        key = _key(name)
-        for index in range(len(self._savepoints) - 1, -1, -1):
-            if self._savepoints[index][0] == key:
-                return index
-        return -1
-
-    def _count_changes(self, rowcount: Any, culprit: tuple[str, str]) -> None:
-        """Add the rows a statement that writes changed to ``total_changes``."""
-        if self._changes is UNSCRIPTED:
-            return
-        if rowcount is UNSCRIPTED or rowcount < 0:
-            self._changes = UNSCRIPTED
-            self._changes_from = culprit
-        else:
-            self._changes += rowcount
-
-    def _note_insert(
-        self, statement: Statement, lastrowid: int | None, culprit: tuple[str, str]
-    ) -> None:
-        """Move the connection's last inserted rowid after *statement*."""
-        if lastrowid is not None:
-            self._last_rowid = lastrowid
-        elif statement.inserts:
-            self._last_rowid = UNSCRIPTED
-            self._last_rowid_from = culprit
-
-    def _unsupported_row_factory(self, owner: str) -> RefusalError:
-        return self._session.plugin.refuse(
-            NotSupportedError,
-            f"{owner}.row_factory is not supported by tripwire's sqlite3 fake: rows are "
-            "tuples, as scripted (sqlite3.Row needs a real cursor).",
-        )
-
-
-def _unquote(name: str) -> str:
-    if len(name) >= 2 and name[0] in "\"'`" and name[-1] == name[0]:
-        return name[1:-1].replace(name[0] * 2, name[0])
-    if len(name) >= 2 and name[0] == "[" and name[-1] == "]":
-        return name[1:-1]
-    return name
-
-
-def _key(name: str) -> str:
-    # SQLite compares savepoint names without regard to ASCII case.
-    return _unquote(name).lower()
+        return unsupported(self._handle.session, sqlite3.Connection, name, SUPPORTED)

@@ -32,9 +32,10 @@ from ._statements import Statement, analyse
 from .result import UNSCRIPTED, Result
 
 if TYPE_CHECKING:
+    from ._handle import Handle
     from .connection import Connection
 
-__all__ = ["SUPPORTED", "Cursor", "unsupported"]
+__all__ = ["SUPPORTED", "Cursor", "unsupported", "unsupported_row_factory"]
 
 SUPPORTED = (
     "execute",
@@ -65,6 +66,7 @@ class Cursor:
         "_closed",
         "_connection",
         "_description",
+        "_handle",
         "_last",
         "_lastrowid",
         "_lastrowid_from",
@@ -72,8 +74,11 @@ class Cursor:
         "_rows",
     )
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, handle: Handle) -> None:
+        # *handle* is the connection's: the session and what SQLite tracks
+        # per connection (transaction, total_changes, last rowid).
         self._connection = connection
+        self._handle = handle
         self._closed = False
         self._arraysize = 1
         self._rows: Iterator[tuple[Any, ...]] = _NO_ROWS
@@ -84,7 +89,7 @@ class Cursor:
         self._lastrowid_from: tuple[str, str] = ("", "")
 
     def __repr__(self) -> str:
-        return f"<tripwire sqlite3 Cursor of {self._connection._session.label}>"
+        return f"<tripwire sqlite3 Cursor of {self._handle.session.label}>"
 
     # Statements
 
@@ -96,15 +101,15 @@ class Cursor:
         statement = analyse(sql)
         if statement.multiple:
             self._refuse_statement("execute", sql, parameters, "one")
-        connection = self._connection
-        if statement.dml and connection._legacy:
-            connection._implicit_begin()
+        handle = self._handle
+        if statement.dml and handle.legacy:
+            handle.implicit_begin()
         recorded, problem = bind(statement, parameters)
         if problem is not None:
             self._refuse_binding("execute", sql, recorded, problem)
         fields = {"sql": sql, "parameters": recorded}
         if statement.control is not None:
-            connection._check_control(statement, "execute", fields)
+            handle.check_control(statement, "execute", fields)
         self._run("execute", sql, statement, fields)
         return self
 
@@ -123,9 +128,9 @@ class Cursor:
             self._refuse_statement("executemany", sql, sets, "one")
         if statement.readonly:
             self._refuse_statement("executemany", sql, sets, "dml")
-        connection = self._connection
-        if statement.dml and connection._legacy:
-            connection._implicit_begin()
+        handle = self._handle
+        if statement.dml and handle.legacy:
+            handle.implicit_begin()
         recorded = []
         for parameter_set in sets:
             bound, problem = bind(statement, parameter_set)
@@ -136,9 +141,9 @@ class Cursor:
         return self
 
     def _run(self, step: str, sql: str, statement: Statement, fields: dict[str, Any]) -> None:
-        connection = self._connection
+        handle = self._handle
         try:
-            result: Result = connection._session.call(step, fields)
+            result: Result = handle.session.call(step, fields)
         except RefusalError:
             raise
         except BaseException:
@@ -146,7 +151,7 @@ class Cursor:
             self._reset()
             raise
         if statement.control is not None:
-            connection._apply_control(statement)
+            handle.apply_control(statement)
         # Kept unformatted: the text is only built if a refusal needs it.
         last = self._last = (step, sql)
         self._rows = iter(result.rows)
@@ -155,13 +160,13 @@ class Cursor:
             rowcount = UNSCRIPTED if statement.dml else -1
         self._rowcount = rowcount
         if statement.writes:
-            connection._count_changes(rowcount, last)
+            handle.count_changes(rowcount, last)
         if statement.inserts or result.lastrowid is not None:
-            connection._note_insert(statement, result.lastrowid, last)
+            handle.note_insert(statement, result.lastrowid, last)
         # executemany() moves the connection's last rowid, not the cursor's.
         if step == "execute":
-            self._lastrowid = connection._last_rowid
-            self._lastrowid_from = connection._last_rowid_from
+            self._lastrowid = handle.last_rowid
+            self._lastrowid_from = handle.last_rowid_from
         if result.columns is not None:
             self._description = result.description
         elif result.rows or statement.query:
@@ -196,9 +201,9 @@ class Cursor:
 
     def close(self) -> None:
         """Close the cursor; sqlite3 refuses this on a closed connection."""
-        connection = self._connection
-        connection._check_thread()
-        connection._session.check("fetch", _NO_FIELDS)
+        handle = self._handle
+        handle.check_thread()
+        handle.session.check("fetch", _NO_FIELDS)
         self._closed = True
         self._rows = _NO_ROWS
 
@@ -253,10 +258,10 @@ class Cursor:
     @row_factory.setter
     def row_factory(self, value: Any) -> None:
         if value is not None:
-            raise self._connection._unsupported_row_factory("Cursor")
+            raise unsupported_row_factory(self._handle.session, "Cursor")
 
     def __getattr__(self, name: str) -> Any:
-        return unsupported(self._connection._session, sqlite3.Cursor, name, SUPPORTED)
+        return unsupported(self._handle.session, sqlite3.Cursor, name, SUPPORTED)
 
     # Checks, in sqlite3's order: closed cursor, thread, closed connection.
 
@@ -265,18 +270,19 @@ class Cursor:
         # a refusal found before that checks it first (see _refuse_*).
         if self._closed:
             self._refuse_closed()
-        thread = self._connection._thread
+        handle = self._handle
+        thread = handle.thread
         if thread is not None and thread != get_ident():
-            self._connection._check_thread()
+            handle.check_thread()
 
     def _check_fetch(self) -> None:
         if self._closed:
             self._refuse_closed()
-        connection = self._connection
-        thread = connection._thread
+        handle = self._handle
+        thread = handle.thread
         if thread is not None and thread != get_ident():
-            connection._check_thread()
-        connection._session.check("fetch", _NO_FIELDS)
+            handle.check_thread()
+        handle.session.check("fetch", _NO_FIELDS)
 
     def _reset(self) -> None:
         self._rows = _NO_ROWS
@@ -284,7 +290,7 @@ class Cursor:
         self._description = None
 
     def _refuse_closed(self) -> None:
-        session = self._connection._session
+        session = self._handle.session
         raise session.plugin.refuse(
             InvalidStateError,
             "Cannot operate on a closed cursor.",
@@ -293,7 +299,7 @@ class Cursor:
         )
 
     def _refuse_statement(self, step: str, sql: str, parameters: Any, why: str) -> None:
-        session = self._connection._session
+        session = self._handle.session
         session.check(step, {"sql": sql, "parameters": parameters})
         self._reset()
         message = (
@@ -312,7 +318,7 @@ class Cursor:
     def _refuse_binding(
         self, step: str, sql: str, parameters: Any, problem: tuple[type[BaseException], str]
     ) -> None:
-        session = self._connection._session
+        session = self._handle.session
         session.check(step, {"sql": sql, "parameters": parameters})
         self._reset()
         native, message = problem
@@ -329,7 +335,7 @@ class Cursor:
     ) -> RefusalError:
         # lastrowid is the connection's: the statement that left it unknown
         # may be an earlier insert than the cursor's own last statement.
-        session = self._connection._session
+        session = self._handle.session
         step, sql = culprit or self._last
         return session.plugin.refuse(
             UnmockedInteractionError,
@@ -353,6 +359,15 @@ def unsupported(session: Session, real: type, name: str, supported: Sequence[str
     if not callable(attribute):
         _refuse_unsupported(session, what, supported)
     return functools.partial(_refuse_unsupported, session, what, supported)
+
+
+def unsupported_row_factory(session: Session, owner: str) -> RefusalError:
+    """The refusal of a ``row_factory`` other than ``None`` on *owner*."""
+    return session.plugin.refuse(
+        NotSupportedError,
+        f"{owner}.row_factory is not supported by tripwire's sqlite3 fake: rows are "
+        "tuples, as scripted (sqlite3.Row needs a real cursor).",
+    )
 
 
 def _refuse_unsupported(
