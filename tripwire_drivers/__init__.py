@@ -1,1 +1,3 @@
 """Built-in tripwire drivers, one sub-package each."""
+
+__all__: list[str] = []
