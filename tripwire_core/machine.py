@@ -59,9 +59,7 @@ class StateMachine:
         # are the driver's business.
         self.legal_steps: Mapping[str, tuple[str, ...]] = MappingProxyType(
             {
-                state: tuple(
-                    t for t in self.machine.get_triggers(state) if self.steps[t].scripted
-                )
+                state: tuple(t for t in self.machine.get_triggers(state) if self.steps[t].scripted)
                 for state in self.states
             }
         )
