@@ -21,6 +21,7 @@ from tripwire_core import (
     DriverPlugin,
     InteractionMismatchError,
     InvalidStateError,
+    LeakedResourcesError,
     MissingAssertionFieldsError,
     NotSupportedError,
     RefusalError,
@@ -77,6 +78,7 @@ __all__ = [
     "InteractionMismatchError",
     "MissingAssertionFieldsError",
     "UnacknowledgedRefusalsError",
+    "LeakedResourcesError",
 ]
 
 

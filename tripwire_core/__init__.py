@@ -7,6 +7,7 @@ your own) may use.  It imports no database library.
 from .driver import (
     ENTRY_POINT_GROUP,
     DriverPlugin,
+    NativeErrors,
     driver_names,
     get_driver,
     register_driver,
@@ -17,6 +18,7 @@ from .errors import (
     ConfigurationError,
     InteractionMismatchError,
     InvalidStateError,
+    LeakedResourcesError,
     MissingAssertionFieldsError,
     NotSupportedError,
     RefusalError,
@@ -63,6 +65,7 @@ __all__ = [
     "get_driver",
     "driver_names",
     "ENTRY_POINT_GROUP",
+    "NativeErrors",
     # errors
     "TripwireError",
     "ConfigurationError",
@@ -79,5 +82,6 @@ __all__ = [
     "InteractionMismatchError",
     "MissingAssertionFieldsError",
     "UnacknowledgedRefusalsError",
+    "LeakedResourcesError",
     "blend_refusal",
 ]

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENTRY_POINT_GROUP",
     "DriverPlugin",
+    "NativeErrors",
     "driver_names",
     "get_driver",
     "register_driver",
@@ -39,6 +40,9 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "tripwire.drivers"
 
+#: ``{state or (state, step): (the real driver's exception class, its message)}``
+NativeErrors = Mapping[str | tuple[str, str], tuple[type[BaseException], str]]
+
 
 class DriverPlugin:
     """Base class of drivers.  Subclasses declare, as class attributes:
@@ -46,7 +50,8 @@ class DriverPlugin:
     - ``name``: the name under which tests reach it (``tripwire.<name>``);
     - ``states``, ``initial``, ``steps``: the state machine;
     - ``native_errors`` (optional): ``{state: (exception class, message)}``,
-      what the real driver raises for a call in that state;
+      what the real driver raises for a call in that state; a key may also be
+      ``(state, step)`` for one step, and the message may name ``{step}``;
     - ``library`` (optional): the module the driver fakes.  Once it is
       imported, every sandbox intercepts it, even in a test that never
       scripted this driver, so no call reaches the real database.  Leave it
@@ -60,7 +65,8 @@ class DriverPlugin:
     initial: ClassVar[str]
     steps: ClassVar[Sequence[Step]]
     machine: ClassVar[StateMachine]
-    native_errors: ClassVar[Mapping[str, tuple[type[BaseException], str]]] = {}
+    native_errors: ClassVar[NativeErrors] = {}
+    handle_class: ClassVar[type[SessionHandle]] = SessionHandle
     library: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -74,7 +80,7 @@ class DriverPlugin:
             raise ConfigurationError(f"{type(self).__name__} declares no steps")
         self.verifier = verifier
         self.sessions: list[Session] = []
-        self._queue: deque[Session] = deque()
+        self._queues: dict[str, deque[Session]] = {}
         verifier.attach(self)
 
     def __repr__(self) -> str:
@@ -95,7 +101,7 @@ class DriverPlugin:
         return sandbox.verifier.plugin(cls)
 
     @classmethod
-    def start_session(cls, call: str = "connect") -> Session:
+    def start_session(cls, call: str = "connect", queue: str = "default") -> Session:
         """For the fake entry point (``connect``): the next session of the caller's test.
 
         Raises :class:`UnmockedInteractionError` when no sandbox can be told
@@ -123,9 +129,9 @@ class DriverPlugin:
             for verifier in verifiers:
                 verifier.record_refusal(error)
             raise error
-        return plugin.open_session(call)
+        return plugin.open_session(call, queue)
 
-    def open_session(self, call: str = "connect") -> Session:
+    def open_session(self, call: str = "connect", queue: str = "default") -> Session:
         """Bind the next queued session to the current sandbox and return it.
 
         *call* names the entry point for the error message if none is queued.
@@ -137,9 +143,10 @@ class DriverPlugin:
                 f"{self.name}.{call}() ran outside a sandbox of this verifier; "
                 "call it inside `with tripwire:` (or `with verifier.sandbox():`).",
             )
-        if not self._queue:
+        waiting = self._queues.get(queue)
+        if not waiting:
             first = next(iter(self.machine.steps))
-            scripted = len(self.sessions)
+            scripted = sum(1 for s in self.sessions if s.queue == queue)
             raise self.refuse(
                 UnmockedInteractionError,
                 f"{self.name}.{call}() was called, but no {self.name} session is queued "
@@ -148,7 +155,7 @@ class DriverPlugin:
                 f"Script one before the code runs: tripwire.{self.name}.new_session()"
                 f'.expect("{first}", returns=...)',
             )
-        session = self._queue.popleft()
+        session = waiting.popleft()
         session.sandbox = sandbox
         return session
 
@@ -158,6 +165,7 @@ class DriverPlugin:
         message: str,
         *,
         state: str | None = None,
+        step: str | None = None,
         native: type[BaseException] | None = None,
         note: str | None = None,
     ) -> RefusalError:
@@ -166,14 +174,14 @@ class DriverPlugin:
         With *native* (the real driver's exception class), the error is an
         instance of both *kind* and *native*, its message is *message* as the
         real driver words it, and tripwire's explanation goes in *note*.
-        With *state*, the ``native_errors`` entry of that state supplies the
+        With *state* (and *step*), the ``native_errors`` entry supplies the
         class and the wording, and *message* becomes the note.
         """
         if native is None and state is not None:
-            entry = self.native_errors.get(state)
+            entry = self.native_errors.get((state, step or ""), self.native_errors.get(state))
             if entry is not None:
                 native, native_message = entry
-                message, note = native_message, message
+                message, note = native_message.format(step=step), message
         error = (kind if native is None else blend_refusal(kind, native))(message)
         if note is not None:
             error.explain(note)
@@ -184,10 +192,28 @@ class DriverPlugin:
 
     def new_session(self) -> SessionHandle:
         """Queue a new session; connections take queued sessions in order."""
-        session = Session(self, len(self.sessions) + 1)
+        return self.handle_class(self.queue_session())
+
+    def queue_session(self, queue: str = "default", initial: str | None = None) -> Session:
+        """Queue a session on *queue*, starting in *initial* (the machine's by default).
+
+        For drivers with several kinds of session (a pool beside its
+        connections): each kind waits in its own queue.
+        """
+        if initial is not None and initial not in self.machine.states:
+            raise ConfigurationError(f"{initial!r} is not a state of {self.name}")
+        session = Session(self, len(self.sessions) + 1, queue, initial)
         self.sessions.append(session)
-        self._queue.append(session)
-        return SessionHandle(session)
+        self._queues.setdefault(queue, deque()).append(session)
+        return session
+
+    def leftovers(self) -> list[str]:
+        """Resources the test left open (for ``verify_all``); none by default.
+
+        A driver lists, one line each, what a test must not leave behind:
+        a pooled connection never released, a transaction never ended.
+        """
+        return []
 
     def assert_step(self, step: str, /, **fields: Any) -> None:
         """Assert the next interaction is *step* with exactly these *fields*."""

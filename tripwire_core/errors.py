@@ -117,6 +117,10 @@ class MissingAssertionFieldsError(VerificationError):
     """An assertion left out fields the interaction recorded."""
 
 
+class LeakedResourcesError(VerificationError):
+    """The test left resources open: a pooled connection, a transaction."""
+
+
 class UnacknowledgedRefusalsError(VerificationError):
     """Calls were refused and nobody acknowledged the refusal."""
 

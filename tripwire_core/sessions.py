@@ -9,7 +9,7 @@ order, and records the interaction: about a microsecond of work.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._format import call_text, names
@@ -44,6 +44,7 @@ class Session:
         "_table",
         "number",
         "plugin",
+        "queue",
         "sandbox",
         "script",
         "state",
@@ -51,13 +52,20 @@ class Session:
         "used",
     )
 
-    def __init__(self, plugin: DriverPlugin, number: int) -> None:
+    def __init__(
+        self,
+        plugin: DriverPlugin,
+        number: int,
+        queue: str = "default",
+        initial: str | None = None,
+    ) -> None:
         self.plugin = plugin
         self.number = number
+        self.queue = queue
         self.script: deque[ScriptedStep] = deque()
         self.total = 0
         self.used = 0
-        self.state = plugin.machine.initial
+        self.state = plugin.machine.initial if initial is None else initial
         self.sandbox: Sandbox | None = None
         self._table = plugin.machine.table
         self._record = plugin.verifier.timeline.recorder
@@ -87,6 +95,8 @@ class Session:
         script.popleft()
         self.used = scripted.index
         self._record(Interaction(self._source, self.number, step, scripted.index, fields))
+        if scripted.after is not None:
+            scripted.after()
         if scripted.raises is not None:
             # A call that fails does not move the connection: a refused
             # connect stays disconnected, a failed COMMIT keeps the transaction.
@@ -162,6 +172,7 @@ class Session:
             f"allowed there.\n{step} is legal in: {names(legal_in)}; "
             f"legal now: {names(machine.legal_steps[self.state])}.",
             state=self.state,
+            step=step,
         )
 
     def _exhausted(self, step: str, fields: Mapping[str, Any]) -> RefusalError:
@@ -205,6 +216,22 @@ class SessionHandle:
     @property
     def session(self) -> Session:
         return self._session
+
+    def then(self, callback: Callable[[], object]) -> Self:
+        """Run *callback* right after the last expected step is taken.
+
+        For events the driver delivers by itself at that point in the
+        script, such as a notification arriving after a query.
+        """
+        script = self._session.script
+        if not script:
+            raise ConfigurationError("then() follows an expect(): script a step first")
+        previous = script[-1].after
+        if previous is None:
+            script[-1].after = callback
+        else:
+            script[-1].after = lambda: (previous(), callback())
+        return self
 
     def expect(
         self,

@@ -56,7 +56,7 @@ class Step:
 class ScriptedStep:
     """A step queued in a session's script by ``expect()``."""
 
-    __slots__ = ("_frame", "index", "raises", "required", "returns", "step")
+    __slots__ = ("_frame", "after", "index", "raises", "required", "returns", "step")
 
     def __init__(
         self,
@@ -71,6 +71,7 @@ class ScriptedStep:
         self.raises = raises
         self.required = required
         self.index = index
+        self.after: Callable[[], object] | None = None
         self._frame = _caller_outside_tripwire()
 
     @property

@@ -17,6 +17,7 @@ from ._format import assertion_text, call_text, plural, value_text
 from .errors import (
     ConfigurationError,
     InteractionMismatchError,
+    LeakedResourcesError,
     MissingAssertionFieldsError,
     RefusalError,
     UnacknowledgedRefusalsError,
@@ -231,6 +232,14 @@ class StrictVerifier:
         ]
         if unused:
             failures.append(_unused_error(unused))
+        leaked = [line for plugin in self._plugins.values() for line in plugin.leftovers()]
+        if leaked:
+            failures.append(
+                LeakedResourcesError(
+                    f"{plural(len(leaked), 'resource was', 'resources were')} left open at the "
+                    "end of the test:\n" + "\n".join(f"  - {line}" for line in leaked)
+                )
+            )
         if not failures:
             return
         if len(failures) == 1:

@@ -13,6 +13,7 @@ from tripwire_core import (
     NOTHING,
     DriverPlugin,
     FunctionCodePatch,
+    NativeErrors,
     Patch,
     Step,
 )
@@ -67,7 +68,7 @@ class AsyncpgPlugin(DriverPlugin):
         # What asyncpg does by itself when it gives up on a connection.
         Step("abort", "connected", "closed", scripted=False),
     )
-    native_errors: ClassVar[dict[str, tuple[type[BaseException], str]]] = {
+    native_errors: ClassVar[NativeErrors] = {
         "closed": (asyncpg.InterfaceError, "connection is closed"),
     }
 

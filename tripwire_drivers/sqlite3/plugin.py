@@ -12,6 +12,7 @@ from tripwire_core import (
     NOTHING,
     AttributePatch,
     DriverPlugin,
+    NativeErrors,
     NotSupportedError,
     Patch,
     Step,
@@ -62,7 +63,7 @@ class Sqlite3Plugin(DriverPlugin):
         Step("fetch", _OPEN, None, scripted=False),
         Step("inspect", _OPEN, None, scripted=False),
     )
-    native_errors: ClassVar[dict[str, tuple[type[BaseException], str]]] = {
+    native_errors: ClassVar[NativeErrors] = {
         "closed": (sqlite3.ProgrammingError, "Cannot operate on a closed database."),
         # Only an explicit BEGIN can be refused here; implicit ones never are.
         "in_transaction": (
