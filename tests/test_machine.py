@@ -51,7 +51,18 @@ def test_machine_is_built_once_per_driver_class() -> None:
     [
         (["a"], "b", [], "initial state 'b' is not one of the states ['a']"),
         (["a"], "a", [Step("go", "a", "z")], "step 'go' names unknown state(s) ['z']"),
-        (["a"], "a", [Step("go", "a"), Step("go", "a")], "steps declared twice: go"),
+        (
+            ["a"],
+            "a",
+            [Step("go", "a"), Step("go", "a")],
+            "steps declared twice from the same state: go",
+        ),
+        (
+            ["a", "b"],
+            "a",
+            [Step("go", "a", fields=("x",)), Step("go", "b")],
+            "step 'go' is declared again with other fields",
+        ),
     ],
 )
 def test_bad_definitions_fail_when_the_class_is_made(
@@ -73,6 +84,16 @@ def test_driver_class_compiles_at_definition() -> None:
 
     assert Tiny.machine.table == {"switch": {"off": "on"}}
     assert Tiny.machine.legal_steps == {"off": ("switch",), "on": ()}
+
+
+def test_a_step_may_lead_to_different_states_from_different_sources() -> None:
+    machine = StateMachine(
+        ["open", "pool", "closed", "pool_closed"],
+        "open",
+        [Step("close", "open", "closed"), Step("close", "pool", "pool_closed")],
+    )
+    assert machine.table == {"close": {"open": "closed", "pool": "pool_closed"}}
+    assert machine.trigger("close", "pool") == "pool_closed"
 
 
 def test_mermaid_diagram_comes_from_the_definition() -> None:

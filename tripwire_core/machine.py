@@ -24,13 +24,19 @@ __all__ = ["StateMachine"]
 class StateMachine:
     """The compiled form of a driver's states and steps."""
 
-    __slots__ = ("initial", "legal_steps", "machine", "sources", "states", "steps", "table")
+    __slots__ = (
+        "_definition",
+        "initial",
+        "legal_steps",
+        "machine",
+        "sources",
+        "states",
+        "steps",
+        "table",
+    )
 
     def __init__(self, states: Sequence[str], initial: str, steps: Sequence[Step]) -> None:
-        names = [step.name for step in steps]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ConfigurationError(f"steps declared twice: {', '.join(duplicates)}")
+        _check_repeats(steps)
         if initial not in states:
             raise ConfigurationError(
                 f"initial state {initial!r} is not one of the states {list(states)}"
@@ -44,14 +50,20 @@ class StateMachine:
                 )
         self.states: tuple[str, ...] = tuple(states)
         self.initial = initial
-        self.steps: Mapping[str, Step] = MappingProxyType({s.name: s for s in steps})
+        # A step declared again for other sources (another destination) is
+        # one step: the first declaration gives its fields and returns.
+        first: dict[str, Step] = {}
+        for step in steps:
+            first.setdefault(step.name, step)
+        self.steps: Mapping[str, Step] = MappingProxyType(first)
+        self._definition = [
+            {"trigger": s.name, "source": list(s.sources), "dest": s.dest} for s in steps
+        ]
         self.machine = transitions.Machine(
             model=None,
             states=list(states),
             initial=initial,
-            transitions=[
-                {"trigger": s.name, "source": list(s.sources), "dest": s.dest} for s in steps
-            ],
+            transitions=self._definition,
             auto_transitions=False,
         )
         self.table = self._compile()
@@ -106,14 +118,32 @@ class StateMachine:
             model=None,
             states=list(self.states),
             initial=self.initial,
-            transitions=[
-                {"trigger": s.name, "source": list(s.sources), "dest": s.dest}
-                for s in self.steps.values()
-            ],
+            transitions=self._definition,
             auto_transitions=False,
             graph_engine="mermaid",
         )
         return str(graph.graph_cls(graph).get_graph(title=title).source)
+
+
+def _check_repeats(steps: Sequence[Step]) -> None:
+    seen: dict[str, Step] = {}
+    for step in steps:
+        earlier = seen.setdefault(step.name, step)
+        if earlier is step:
+            continue
+        overlap = sorted(set(earlier.sources) & set(step.sources))
+        if overlap:
+            raise ConfigurationError(f"steps declared twice from the same state: {step.name}")
+        if (earlier.fields, earlier.returns, earlier.scripted) != (
+            step.fields,
+            step.returns,
+            step.scripted,
+        ):
+            raise ConfigurationError(
+                f"step {step.name!r} is declared again with other fields, returns or scripted; "
+                "a repeated declaration may only add sources and their destination"
+            )
+        seen[step.name] = earlier
 
 
 class _Holder:

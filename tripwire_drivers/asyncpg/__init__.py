@@ -8,7 +8,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from .connection import Connection
+from .handles import PoolHandle, SessionHandle
 from .plugin import AsyncpgPlugin
 from .records import Record
+from .server import ServerInfo
 
-__all__ = ["AsyncpgPlugin", "Connection", "Record"]
+__all__ = ["AsyncpgPlugin", "Connection", "PoolHandle", "Record", "ServerInfo", "SessionHandle"]

@@ -1,54 +1,130 @@
-"""The fake ``asyncpg.Connection`` the code under test receives."""
+"""The fake ``asyncpg.Connection`` the code under test receives.
+
+The query methods live here; the other parts of the API are mixins, one
+module per concept (transactions, prepared statements, cursors, copy,
+listeners, codecs, server information).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import asyncpg.connection
 
 from tripwire_core import ClientCheckError, NotSupportedError, RefusalError, Session
 
-from ._query import argument_count_error, check_timeout, parameter_count, query_type_error
+from ._checks import (
+    OVERLAP_MESSAGE,
+    bad_query,
+    check_keywords,
+    refuse_arguments,
+    timeout_checked,
+)
+from ._query import parameter_count
+from .codecs import CodecMethods
+from .copying import CopyMethods
+from .cursor import CursorMethods
+from .listeners import ListenerMethods
+from .prepared import PreparedMethods
+from .server import ServerInfo, ServerMethods
+from .transaction import TransactionMethods
 
-__all__ = ["SUPPORTED", "Connection"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-SUPPORTED = ("execute", "fetch", "fetchrow", "fetchval", "close", "is_closed")
+__all__ = ["Connection", "supported_methods"]
 
 # asyncpg's metaclass accepts instances of _ConnectionProxy subclasses as
 # `asyncpg.Connection` (that is how its pool proxies pass); so does the fake.
 _ProxyBase: type = getattr(asyncpg.connection, "_ConnectionProxy", object)
 
 
-class Connection(_ProxyBase):  # type: ignore[misc]
+class Connection(
+    _ProxyBase,  # type: ignore[misc]
+    TransactionMethods,
+    PreparedMethods,
+    CursorMethods,
+    CopyMethods,
+    ListenerMethods,
+    CodecMethods,
+    ServerMethods,
+):
     """A scripted stand-in for ``asyncpg.Connection``.
 
     Methods keep asyncpg's signatures; each call runs through the session's
     state machine and script, and returns what the test scripted.
     """
 
-    __slots__ = ("_session",)
-
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, info: ServerInfo | None = None) -> None:
         self._session = session
+        self._info = info if info is not None else ServerInfo()
+        # The task whose operation is in flight until the loop turns (see _call).
+        self._busy: asyncio.Task[Any] | None = None
+        super().__init__()
 
     def __repr__(self) -> str:
         return f"<tripwire asyncpg Connection {self._session.label} state={self._session.state}>"
+
+    def _call(self, step: str, fields: dict[str, Any]) -> Any:
+        """Run *step* as one network operation would: refuse an overlapping one.
+
+        A real operation lasts at least until the event loop turns, so a
+        second task using the connection in the same turn collides with it,
+        as in asyncpg.  Calls from the same task run one after another.
+        """
+        busy = self._busy
+        task = asyncio.current_task()
+        if busy is None:
+            self._busy = task
+            asyncio.get_running_loop().call_soon(self._idle)
+        elif busy is not task:
+            self._session.check(step, fields)
+            raise self._session.plugin.refuse(
+                ClientCheckError,
+                OVERLAP_MESSAGE,
+                native=asyncpg.InterfaceError,
+                note=f"{self._session.label}: {step}() started while another task's operation "
+                "on this connection was still in progress (asyncio.gather on one connection?).",
+            )
+        return self._session.call(step, fields)
+
+    def _idle(self) -> None:
+        self._busy = None
+
+    # Queries.
 
     async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
         fields: dict[str, Any] = {"query": query, "args": list(args)}
         if timeout is not None:
             fields["timeout"] = timeout
-            self._check_timeout("execute", timeout, fields)
+            timeout_checked(self._session, "execute", timeout, fields)
         if args:
             if parameter_count(query) != len(args):
-                self._refuse_arguments("execute", query, args, fields)
+                refuse_arguments(self._session, "execute", query, args, fields)
         elif query.__class__ is not str:
             # Without arguments asyncpg sends the text as is (simple protocol).
-            self._bad_query("execute", query, True, fields)
-        result: str = self._session.call("execute", fields)
+            bad_query(self._session, "execute", query, True, fields)
+        result: str = self._call("execute", fields)
+        if not args:
+            self._after_simple_query(query)
         return result
+
+    async def executemany(self, command: str, args: Any, *, timeout: float | None = None) -> None:
+        rows = [list(row) if isinstance(row, (list, tuple)) else row for row in args]
+        fields: dict[str, Any] = {"command": command, "args": rows}
+        if timeout is not None:
+            fields["timeout"] = timeout
+            timeout_checked(self._session, "executemany", timeout, fields)
+        if command.__class__ is not str:
+            bad_query(self._session, "executemany", command, False, fields)
+        expected = parameter_count(command)
+        for row in rows:
+            if not isinstance(row, list) or len(row) != expected:
+                refuse_arguments(self._session, "executemany", command, tuple(row), fields)
+        self._call("executemany", fields)
 
     async def fetch(
         self,
@@ -59,10 +135,10 @@ class Connection(_ProxyBase):  # type: ignore[misc]
     ) -> list[Any]:
         fields = _fields(query, args, timeout, record_class)
         if len(fields) > 2:
-            self._check_keywords("fetch", timeout, record_class, fields)
+            check_keywords(self._session, "fetch", timeout, record_class, fields)
         if parameter_count(query) != len(args):
-            self._refuse_arguments("fetch", query, args, fields)
-        result: list[Any] = self._session.call("fetch", fields)
+            refuse_arguments(self._session, "fetch", query, args, fields)
+        result: list[Any] = self._call("fetch", fields)
         return result
 
     async def fetchrow(
@@ -74,10 +150,10 @@ class Connection(_ProxyBase):  # type: ignore[misc]
     ) -> Any:
         fields = _fields(query, args, timeout, record_class)
         if len(fields) > 2:
-            self._check_keywords("fetchrow", timeout, record_class, fields)
+            check_keywords(self._session, "fetchrow", timeout, record_class, fields)
         if parameter_count(query) != len(args):
-            self._refuse_arguments("fetchrow", query, args, fields)
-        return self._session.call("fetchrow", fields)
+            refuse_arguments(self._session, "fetchrow", query, args, fields)
+        return self._call("fetchrow", fields)
 
     async def fetchval(
         self, query: str, *args: Any, column: int | str = 0, timeout: float | None = None
@@ -87,10 +163,34 @@ class Connection(_ProxyBase):  # type: ignore[misc]
             fields["column"] = column
         if timeout is not None:
             fields["timeout"] = timeout
-            self._check_timeout("fetchval", timeout, fields)
+            timeout_checked(self._session, "fetchval", timeout, fields)
         if parameter_count(query) != len(args):
-            self._refuse_arguments("fetchval", query, args, fields)
-        return self._session.call("fetchval", fields)
+            refuse_arguments(self._session, "fetchval", query, args, fields)
+        return self._call("fetchval", fields)
+
+    async def fetchmany(
+        self,
+        query: str,
+        args: Any,
+        *,
+        timeout: float | None = None,
+        record_class: type[Any] | None = None,
+    ) -> list[Any]:
+        rows = [list(row) if isinstance(row, (list, tuple)) else row for row in args]
+        fields = _fields(query, (), timeout, record_class)
+        fields["args"] = rows
+        if len(fields) > 2:
+            check_keywords(self._session, "fetchmany", timeout, record_class, fields)
+        if query.__class__ is not str:
+            bad_query(self._session, "fetchmany", query, False, fields)
+        expected = parameter_count(query)
+        for row in rows:
+            if not isinstance(row, list) or len(row) != expected:
+                refuse_arguments(self._session, "fetchmany", query, tuple(row), fields)
+        result: list[Any] = self._call("fetchmany", fields)
+        return result
+
+    # Lifecycle.
 
     async def close(self, *, timeout: float | None = None) -> None:
         session = self._session
@@ -105,58 +205,25 @@ class Connection(_ProxyBase):  # type: ignore[misc]
         except BaseException:
             # A close that fails still aborts the connection, as asyncpg does.
             session.transition("abort")
+            self._closed()
             raise
+        self._closed()
+
+    def terminate(self) -> None:
+        session = self._session
+        # Like close(), terminate() is idempotent.
+        if session.state == "closed":
+            session.check_sandbox("terminate")
+            return
+        session.call("terminate", {})
+        self._closed()
 
     def is_closed(self) -> bool:
         self._session.check_sandbox("is_closed")
         return self._session.state == "closed"
 
-    def _check_keywords(
-        self, step: str, timeout: Any, record_class: Any, fields: dict[str, Any]
-    ) -> None:
-        if record_class is not None:
-            self._check_record_class(step, record_class, fields)
-        if timeout is not None:
-            self._check_timeout(step, timeout, fields)
-
-    def _check_timeout(self, step: str, timeout: Any, fields: dict[str, Any]) -> None:
-        try:
-            check_timeout(timeout)
-        except BaseException:
-            self._session.check(step, fields)
-            raise
-
-    def _bad_query(self, step: str, query: Any, simple: bool, fields: dict[str, Any]) -> None:
-        self._session.check(step, fields)
-        error, fatal = query_type_error(query, simple)
-        if fatal:
-            # asyncpg's protocol gives up on the connection after this error.
-            self._session.transition("abort")
-        raise error
-
-    def _refuse_arguments(
-        self, step: str, query: str, args: tuple[Any, ...], fields: dict[str, Any]
-    ) -> None:
-        if query.__class__ is not str:
-            self._bad_query(step, query, False, fields)
-        # asyncpg checks the connection before the arguments.
-        self._session.check(step, fields)
-        expected = parameter_count(query)
-        message, hint = argument_count_error(expected, len(args))
-        error = self._session.plugin.refuse(
-            ClientCheckError,
-            message,
-            native=asyncpg.InterfaceError,
-            note=f"{self._session.label}: {step}() refused before reaching the script: the "
-            + (
-                f"query uses parameters up to ${expected}"
-                if expected
-                else "query has no $n parameters"
-            )
-            + f" and {len(args)} argument(s) were passed, so asyncpg would refuse it too.",
-        )
-        error.hint = hint  # type: ignore[attr-defined]
-        raise error
+    def _closed(self) -> None:
+        """Hook for mixins: the connection has closed (listeners fire here)."""
 
     def __getattr__(self, name: str) -> Any:
         # The attribute exists, as on asyncpg (hasattr stays True); calling it
@@ -165,35 +232,31 @@ class Connection(_ProxyBase):  # type: ignore[misc]
             return functools.partial(_unsupported, self._session, name)
         raise AttributeError(f"'Connection' object has no attribute {name!r}")
 
-    def _check_record_class(self, step: str, record_class: Any, fields: dict[str, Any]) -> None:
-        if isinstance(record_class, type) and issubclass(record_class, asyncpg.Record):
-            if "__new__" in vars(record_class) or "__init__" in vars(record_class):
-                self._refuse_client(
-                    step, fields, "record_class must not redefine __new__ or __init__"
-                )
-            return
-        self._refuse_client(
-            step,
-            fields,
-            f"record_class is expected to be a subclass of asyncpg.Record, got {record_class!r}",
-        )
 
-    def _refuse_client(self, step: str, fields: dict[str, Any], message: str) -> None:
-        self._session.check(step, fields)
-        raise self._session.plugin.refuse(
-            ClientCheckError,
-            message,
-            native=asyncpg.InterfaceError,
-            note=f"{self._session.label}: {step}() refused before reaching the script.",
-        )
+def supported_methods() -> Sequence[str]:
+    """The public methods of ``asyncpg.Connection`` the fake implements."""
+    return sorted(
+        name
+        for name in dir(asyncpg.Connection)
+        if not name.startswith("_") and name in _own_names()
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _own_names() -> frozenset[str]:
+    names: set[str] = set()
+    for cls in Connection.__mro__:
+        if cls.__module__.startswith("tripwire_drivers.asyncpg"):
+            names.update(n for n in vars(cls) if not n.startswith("_"))
+    return frozenset(names)
 
 
 def _unsupported(session: Session, name: str, *args: Any, **kwargs: Any) -> Any:
     raise session.plugin.refuse(
         NotSupportedError,
-        f"asyncpg.Connection.{name}() is not supported by tripwire's asyncpg fake yet; "
+        f"asyncpg.Connection.{name}() is not supported by tripwire's asyncpg fake; "
         "tripwire refuses it rather than return a silent mock.\n"
-        f"Supported: {', '.join(SUPPORTED)}.",
+        f"Supported: {', '.join(supported_methods())}.",
     )
 
 
