@@ -27,7 +27,8 @@ async def test_call_in_a_state_where_the_step_is_illegal(
     assert str(caught.value) == "connection is closed"
     assert caught.value.explanation == (
         "asyncpg session #1 is in state 'closed': fetchval(query='SELECT 1', args=[]) is not "
-        "allowed there.\nfetchval is legal in: connected, in_transaction, pool_ready; legal now: none."
+        "allowed there.\n"
+        "fetchval is legal in: connected, in_transaction, pool_ready; legal now: none."
     )
     assert isinstance(caught.value, asyncpg.InterfaceError)
 
