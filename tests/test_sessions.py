@@ -118,7 +118,7 @@ async def test_sessions_are_taken_in_order(sandbox: StrictVerifier, apg: Asyncpg
         (
             "nope",
             {"returns": None},
-            "asyncpg has no step 'nope'; valid steps: connect, acquire, execute, executemany, ",
+            "asyncpg has no step 'nope'; valid steps: connect, execute, executemany, fetch, ",
         ),
         (
             "fetch",

@@ -5,12 +5,32 @@
 
 from __future__ import annotations
 
-from tripwire_core import Session
+import asyncpg
 
-__all__ = ["CursorMethods"]
+from tripwire_core import NativeErrors, Session, Step
+
+from ._assertions import Assertions
+from .records import to_records
+
+__all__ = ["CURSOR_STEPS", "CursorMethods", "CursorAssertions", "CURSOR_ERRORS"]
+
+CURSOR_STEPS = (
+    Step("cursor", "in_transaction", None, ("query", "args"), to_records, "a list of dicts (rows)"),
+)
+
+CURSOR_ERRORS: NativeErrors = {
+    ("connected", "cursor"): (
+        asyncpg.NoActiveSQLTransactionError,
+        "cursor cannot be created outside of a transaction",
+    ),
+}
 
 
 class CursorMethods:
     """Mixin of the fake connection."""
 
     _session: Session
+
+
+class CursorAssertions(Assertions):
+    """Typed ``assert_*`` helpers."""

@@ -5,15 +5,27 @@
 
 from __future__ import annotations
 
-from tripwire_core import Session
+from tripwire_core import Session, Step
 
-__all__ = ["ListenerMethods", "deliver"]
+from ._assertions import Assertions
+from ._steps import OPEN, none
+
+__all__ = ["LISTENER_STEPS", "ListenerMethods", "ListenerAssertions", "deliver"]
+
+LISTENER_STEPS = (
+    Step("add_listener", OPEN, None, ("channel", "callback"), none, "None"),
+    Step("remove_listener", OPEN, None, ("channel", "callback"), none, "None"),
+)
 
 
 class ListenerMethods:
     """Mixin of the fake connection."""
 
     _session: Session
+
+
+class ListenerAssertions(Assertions):
+    """Typed ``assert_*`` helpers."""
 
 
 def deliver(session: Session, channel: str, payload: str, pid: int) -> None:
