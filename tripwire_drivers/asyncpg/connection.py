@@ -89,7 +89,13 @@ class Connection(
                 note=f"{self._session.label}: {step}() started while another task's operation "
                 "on this connection was still in progress (asyncio.gather on one connection?).",
             )
-        return self._session.call(step, fields)
+        try:
+            return self._session.call(step, fields)
+        except asyncpg.PostgresError as error:
+            # A server error inside a transaction aborts it, as PostgreSQL does.
+            if self._session.state == "in_transaction" and not isinstance(error, RefusalError):
+                self._session.transition("fail")
+            raise
 
     def _idle(self) -> None:
         self._busy = None
