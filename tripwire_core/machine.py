@@ -110,15 +110,20 @@ class StateMachine:
         self.machine.events[step].trigger(holder)
         return holder.state
 
-    def mermaid(self, title: str) -> str:
-        """A Mermaid state diagram of this machine, drawn by ``transitions``."""
+    def mermaid(self, title: str, *, internal: bool = False) -> str:
+        """A Mermaid state diagram of this machine, drawn by ``transitions``.
+
+        Steps that keep the state are left out unless *internal* is true:
+        they are most of a driver's steps and would hide its shape.
+        """
         from transitions.extensions import GraphMachine
 
+        definition = [t for t in self._definition if internal or t["dest"] is not None]
         graph: Any = GraphMachine(
             model=None,
             states=list(self.states),
             initial=self.initial,
-            transitions=self._definition,
+            transitions=definition,
             auto_transitions=False,
             graph_engine="mermaid",
         )
