@@ -6,6 +6,7 @@ with what the server answered, and the observable outcomes must be equal.
 
 from __future__ import annotations
 
+import asyncio
 import operator
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -178,3 +179,49 @@ async def test_rows_behave_like_asyncpg_records(
         await real_conn.close()
     fake_row = Record({"a": 1, "b": "x", "c": None})
     assert row_outcome(fake_row, operation) == row_outcome(real_row, operation)
+
+
+async def test_overlapping_operations_collide_as_on_the_server(postgres_dsn: str) -> None:
+    async def both(conn: Any) -> list[Any]:
+        results = await asyncio.gather(
+            conn.fetchval("SELECT 1"), conn.fetchval("SELECT 2"), return_exceptions=True
+        )
+        return [(asyncpg_class(r), str(r)) if isinstance(r, BaseException) else r for r in results]
+
+    real_conn = await asyncpg.connect(postgres_dsn)
+    try:
+        real = await both(real_conn)
+        real_after = await real_conn.fetchval("SELECT 3")
+    finally:
+        await real_conn.close()
+
+    verifier = StrictVerifier()
+    apg = AsyncpgPlugin(verifier)
+    apg.new_session().expect("connect", returns=None).expect("fetchval", returns=1).expect(
+        "fetchval", returns=3
+    )
+    async with verifier.sandbox():
+        fake_conn = await asyncpg.connect(postgres_dsn)
+        fake = await both(fake_conn)
+        fake_after = await fake_conn.fetchval("SELECT 3")
+    assert (
+        fake
+        == real
+        == [
+            1,
+            (asyncpg.InterfaceError, "cannot perform operation: another operation is in progress"),
+        ]
+    )
+    assert fake_after == real_after == 3
+    assert len(verifier.acknowledge_refusals()) == 1
+
+
+async def test_sequential_operations_from_one_task_do_not_collide(
+    verifier: StrictVerifier, apg: AsyncpgPlugin
+) -> None:
+    handle = apg.new_session().expect("connect", returns=None)
+    for value in range(3):
+        handle.expect("fetchval", returns=value)
+    async with verifier.sandbox():
+        conn = await asyncpg.connect()
+        assert [await conn.fetchval("SELECT 1") for _ in range(3)] == [0, 1, 2]
