@@ -10,7 +10,20 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from .connection import Connection
 from .handles import PoolHandle, SessionHandle
 from .plugin import AsyncpgPlugin
-from .records import Record
+from .errors import pg_error
+from .records import Record, genuine_records, is_genuine, record, records
 from .server import ServerInfo
 
-__all__ = ["AsyncpgPlugin", "Connection", "PoolHandle", "Record", "ServerInfo", "SessionHandle"]
+__all__ = [
+    "AsyncpgPlugin",
+    "Connection",
+    "PoolHandle",
+    "Record",
+    "ServerInfo",
+    "SessionHandle",
+    "genuine_records",
+    "is_genuine",
+    "pg_error",
+    "record",
+    "records",
+]

@@ -29,6 +29,7 @@ from .copying import CopyMethods
 from .cursor import CursorMethods
 from .listeners import ListenerMethods
 from .prepared import PreparedMethods
+from .records import as_record_class, with_record_class
 from .server import ServerInfo, ServerMethods
 from .transaction import TransactionMethods
 
@@ -58,9 +59,16 @@ class Connection(
     state machine and script, and returns what the test scripted.
     """
 
-    def __init__(self, session: Session, info: ServerInfo | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        info: ServerInfo | None = None,
+        record_class: type[Any] | None = None,
+    ) -> None:
         self._session = session
         self._info = info if info is not None else ServerInfo()
+        # connect(record_class=...): the default for this connection's rows.
+        self._record_class = record_class
         # The task whose operation is in flight until the loop turns (see _call).
         self._busy: asyncio.Task[Any] | None = None
         super().__init__()
@@ -145,7 +153,8 @@ class Connection(
         if parameter_count(query) != len(args):
             refuse_arguments(self._session, "fetch", query, args, fields)
         result: list[Any] = self._call("fetch", fields)
-        return result
+        rows_class = record_class or self._record_class
+        return result if rows_class is None else with_record_class(result, rows_class)
 
     async def fetchrow(
         self,
@@ -159,7 +168,9 @@ class Connection(
             check_keywords(self._session, "fetchrow", timeout, record_class, fields)
         if parameter_count(query) != len(args):
             refuse_arguments(self._session, "fetchrow", query, args, fields)
-        return self._call("fetchrow", fields)
+        row = self._call("fetchrow", fields)
+        rows_class = record_class or self._record_class
+        return row if rows_class is None or row is None else as_record_class(row, rows_class)
 
     async def fetchval(
         self, query: str, *args: Any, column: int | str = 0, timeout: float | None = None
@@ -194,7 +205,8 @@ class Connection(
             if not isinstance(row, list) or len(row) != expected:
                 refuse_arguments(self._session, "fetchmany", query, tuple(row), fields)
         result: list[Any] = self._call("fetchmany", fields)
-        return result
+        rows_class = record_class or self._record_class
+        return result if rows_class is None else with_record_class(result, rows_class)
 
     # Lifecycle.
 

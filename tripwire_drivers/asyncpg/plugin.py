@@ -190,4 +190,8 @@ async def _connect(original: Callable[..., Any], *args: Any, **kwargs: Any) -> A
         raise TypeError(f"connect() {exc}") from None
     session = AsyncpgPlugin.start_session("connect")
     info = session.call("connect", dict(bound.arguments))
-    return Connection(session, info)
+    record_class = bound.arguments.get("record_class")
+    # The default, asyncpg.Record, means the scripted rows as they are.
+    if record_class is asyncpg.Record:
+        record_class = None
+    return Connection(session, info, record_class)
