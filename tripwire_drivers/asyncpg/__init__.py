@@ -8,9 +8,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from .connection import Connection
+from .errors import pg_error
 from .handles import PoolHandle, SessionHandle
 from .plugin import AsyncpgPlugin
-from .errors import pg_error
 from .records import Record, genuine_records, is_genuine, record, records
 from .server import ServerInfo
 
