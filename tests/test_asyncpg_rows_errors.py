@@ -7,6 +7,7 @@ or raises for the same values and the same violation.
 from __future__ import annotations
 
 import copy
+import importlib
 import operator
 import pickle
 from collections.abc import Callable, Iterator
@@ -19,7 +20,6 @@ import pytest
 import tripwire
 from tripwire import ConfigurationError, StrictVerifier
 from tripwire.plugins.asyncpg_plugin import AsyncpgPlugin
-from tripwire_drivers.asyncpg import records as records_module
 from tripwire_drivers.asyncpg.errors import FIELD_CODES, pg_error
 from tripwire_drivers.asyncpg.records import (
     Record,
@@ -32,6 +32,9 @@ from tripwire_drivers.asyncpg.records import (
     to_records,
     with_record_class,
 )
+
+# The package exports a `records()` function, so reach the module itself.
+records_module = importlib.import_module("tripwire_drivers.asyncpg.records")
 
 
 class AttrRecord(asyncpg.Record):

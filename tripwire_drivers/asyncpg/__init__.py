@@ -11,6 +11,7 @@ from .connection import Connection
 from .errors import pg_error
 from .handles import PoolHandle, SessionHandle
 from .plugin import AsyncpgPlugin
+from .prepared import Statement
 from .records import Record, genuine_records, is_genuine, record, records
 from .server import ServerInfo
 
@@ -21,6 +22,7 @@ __all__ = [
     "Record",
     "ServerInfo",
     "SessionHandle",
+    "Statement",
     "genuine_records",
     "is_genuine",
     "pg_error",

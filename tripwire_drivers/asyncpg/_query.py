@@ -127,8 +127,9 @@ def check_timeout(timeout: object) -> None:
     try:
         if isinstance(timeout, bool):
             raise ValueError
+        # A TypeError from float() reaches the caller as is, as in asyncpg.
         seconds = float(timeout)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except ValueError:
         raise ValueError(
             f"invalid timeout value: expected non-negative float (got {timeout!r})"
         ) from None

@@ -1,25 +1,491 @@
 """Prepared statements: ``conn.prepare()`` and the statement it returns.
 
-(Stub: to be implemented.)
+``prepare`` is a step of its own; its ``returns`` is ``None`` or a
+:class:`Statement` describing what the server would report (parameter and
+column types, the command status).  Running the statement takes the
+connection's steps (``fetch``, ``fetchrow``, ``fetchval``, ``fetchmany``,
+``executemany``, ``cursor``), recorded with the statement's query and the
+field ``prepared=True``.
 """
 
 from __future__ import annotations
 
-from tripwire_core import Session, Step
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import asyncpg.prepared_stmt
+from asyncpg.protocol.protocol import BUILTIN_TYPE_NAME_MAP, BUILTIN_TYPE_OID_MAP
+from asyncpg.types import Attribute, Type
+
+from tripwire_core import (
+    NOTHING,
+    ClientCheckError,
+    RefusalError,
+    Session,
+    Step,
+    StepMismatchError,
+    UnmockedInteractionError,
+)
 
 from ._assertions import Assertions
-from ._steps import OPEN, none
+from ._checks import bad_query, check_record_class, refuse_arguments
+from ._query import parameter_count
+from ._steps import OPEN, given
+from .cursor import CursorFactory, guard, raw_timeout, refuse_unimplemented
+from .records import as_record_class, with_record_class
 
-__all__ = ["PREPARED_STEPS", "PreparedMethods", "PreparedAssertions"]
+if TYPE_CHECKING:
+    from .connection import Connection
 
-PREPARED_STEPS = (Step("prepare", OPEN, None, ("query",), none, "None"),)
+__all__ = [
+    "PREPARED_STEPS",
+    "PreparedAssertions",
+    "PreparedMethods",
+    "PreparedStatement",
+    "Statement",
+]
+
+
+def _table(text: str, width: int) -> dict[str, tuple[int, ...]]:
+    words = text.split()
+    rows = (words[i : i + width] for i in range(0, len(words), width))
+    return {name: tuple(int(n) for n in numbers) for name, *numbers in rows}
+
+
+# pg_type.typarray of common built-in types: their arrays need no Type(...).
+_ARRAYS = _table(
+    """
+    bool 1000  bytea 1001  char 1002  name 1003  int2 1005  int4 1007  int8 1016
+    text 1009  oid 1028  json 199  jsonb 3807  xml 143  float4 1021  float8 1022
+    numeric 1231  money 791  bpchar 1014  varchar 1015  date 1182  time 1183
+    timetz 1270  timestamp 1115  timestamptz 1185  interval 1187  uuid 2951
+    inet 1041  cidr 651  macaddr 1040  bit 1561  varbit 1563  point 1017
+    tsvector 3643  record 2287
+    """,
+    2,
+)
+# Range and multirange types: oid, array oid.
+_RANGES = _table(
+    """
+    int4range 3904 3905  int8range 3926 3927  numrange 3906 3907  tsrange 3908 3909
+    tstzrange 3910 3911  daterange 3912 3913  int4multirange 4451 6150
+    int8multirange 4536 6157  nummultirange 4532 6151  tsmultirange 4533 6152
+    tstzmultirange 4534 6153  datemultirange 4535 6155
+    """,
+    3,
+)
+_CANONICAL: dict[str, int] = {name: oid for oid, name in BUILTIN_TYPE_OID_MAP.items()}
+
+
+def pg_type(spec: Any, where: str = "type") -> Any:
+    """``asyncpg.types.Type`` for a built-in type name as asyncpg reports it.
+
+    ``'int4'``, ``'integer'`` (an alias), ``'int4[]'``, ``'tstzrange'``; any
+    other type (an enum, a domain, a composite) is given as a ``Type``.
+    """
+    if isinstance(spec, Type):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(
+            f"{where}: a type is a name such as 'int4' or an asyncpg.types.Type, got {spec!r}"
+        )
+    name = spec.strip().lower()
+    array = name.endswith("[]")
+    base = name[:-2].strip() if array else name
+    known = _known(base)
+    if known is not None:
+        canonical, oid, kind = known
+        if not array:
+            return Type(oid, canonical, kind, "pg_catalog")
+        array_oid = (
+            _RANGES[canonical][1] if canonical in _RANGES else _ARRAYS.get(canonical, (0,))[0]
+        )
+        if array_oid:
+            return Type(array_oid, f"{canonical}[]", "array", "pg_catalog")
+    raise ValueError(
+        f"{where}: tripwire does not know the type {spec!r}; describe it as asyncpg reports "
+        "it: asyncpg.types.Type(oid, name, kind, schema), e.g. Type(16394, 'mood', 'scalar', "
+        "'public') (get_parameters() on a real connection shows it)"
+    )
+
+
+def _known(name: str) -> tuple[str, int, str] | None:
+    oid = _CANONICAL.get(name)
+    if oid is None and name in _RANGES:
+        return name, _RANGES[name][0], "multirange" if "multirange" in name else "range"
+    if oid is None:
+        oid = BUILTIN_TYPE_NAME_MAP.get(name)
+    if oid is None:
+        return None
+    canonical = BUILTIN_TYPE_OID_MAP[oid]
+    return None if canonical.endswith("[]") else (canonical, oid, "scalar")
+
+
+@dataclass(frozen=True, repr=False)
+class Statement:
+    """What the server reports for a prepared query: the ``prepare`` step's ``returns``.
+
+    ``parameters``: the type of each ``$n``, in order, as names (``'int4'``,
+    ``'text[]'``) or ``asyncpg.types.Type``.  ``columns``: the result's
+    columns, a dict or ``(name, type)`` pairs; ``()`` for a statement that
+    returns no rows.  ``status``: what ``get_statusmsg()`` reports after an
+    execution (``'UPDATE 3'``; ``None`` is asyncpg's answer after a
+    ``fetchrow``/``fetchval`` that stopped at its one row); left out, reading
+    it after an execution is refused.  Converted on construction, so
+    ``Statement(parameters=('int4',)).parameters`` holds ``Type`` objects.
+    """
+
+    parameters: Sequence[Any] = ()
+    columns: Mapping[str, Any] | Sequence[Any] = ()
+    status: Any = NOTHING
+
+    def __post_init__(self) -> None:
+        parameters = self.parameters
+        if isinstance(parameters, (str, bytes, Mapping)):
+            raise TypeError(
+                "Statement(parameters=...) takes a sequence of types such as ('int4', 'text'), "
+                f"got {parameters!r}"
+            )
+        converted = tuple(pg_type(p, f"parameter ${n}") for n, p in enumerate(parameters, 1))
+        object.__setattr__(self, "parameters", converted)
+        object.__setattr__(self, "columns", _attributes(self.columns))
+        if not (self.status is NOTHING or self.status is None or isinstance(self.status, str)):
+            raise TypeError(
+                f"Statement(status=...) is a str such as 'UPDATE 1', got {self.status!r}"
+            )
+
+    def __repr__(self) -> str:
+        status = "" if self.status is NOTHING else f", status={self.status!r}"
+        return f"Statement(parameters={self.parameters!r}, columns={self.columns!r}{status})"
+
+
+def _attributes(columns: Any) -> tuple[Any, ...]:
+    if isinstance(columns, (str, bytes)):
+        raise TypeError(f"Statement(columns=...) is a dict or (name, type) pairs, got {columns!r}")
+    pairs = columns.items() if isinstance(columns, Mapping) else columns
+    result = []
+    for pair in pairs:
+        try:
+            name, kind = pair
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"Statement(columns=...): each column is a (name, type) pair, got {pair!r}"
+            ) from None
+        if not isinstance(name, str):
+            raise TypeError(f"Statement(columns=...): a column name is a str, got {name!r}")
+        result.append(Attribute(name, pg_type(kind, f"column {name!r}")))
+    return tuple(result)
+
+
+def _description(value: Any) -> Statement | None:
+    if value is None or isinstance(value, Statement):
+        return value
+    raise TypeError(f"expected None or a Statement(parameters=..., columns=...), got {value!r}")
+
+
+PREPARED_STEPS = (
+    Step(
+        "prepare",
+        OPEN,
+        None,
+        ("query",),
+        _description,
+        "None, or a Statement(parameters=(...), columns={...}) describing it",
+    ),
+)
+
+
+class PreparedStatement(asyncpg.prepared_stmt.PreparedStatement):  # type: ignore[misc]
+    """The fake of ``asyncpg.prepared_stmt.PreparedStatement``.
+
+    As in asyncpg, every public method is a plain function that checks the
+    connection at call time; the async ones then return a coroutine.
+    """
+
+    __slots__ = (
+        "_connection",
+        "_count",
+        "_description",
+        "_last_status",
+        "_name",
+        "_query",
+        "_record_class",
+        "_session",
+        "_status_after",
+    )
+
+    _connection: Connection
+    _description: Statement | None
+    _record_class: type[Any] | None
+    _session: Session
+
+    def __init__(
+        self,
+        connection: Connection,
+        query: str,
+        name: str,
+        description: Statement | None,
+        record_class: type[Any] | None,
+    ) -> None:
+        # asyncpg's __init__ is not called: it needs the protocol's state.
+        self._connection = connection
+        self._session = connection._session
+        self._query = query
+        self._name = name
+        self._description = description
+        # The class of its rows: prepare(record_class=...), else the connection's.
+        self._record_class = record_class or connection._record_class
+        self._count = parameter_count(query) if description is None else len(description.parameters)
+        self._status_after = NOTHING if description is None else description.status
+        self._last_status = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<tripwire asyncpg PreparedStatement {self._name!r} {self._query!r} "
+            f"{self._session.label}>"
+        )
+
+    def __del__(self) -> None:
+        pass
+
+    # Descriptions, read locally.
+
+    def get_name(self) -> str:
+        guard(self._session, "PreparedStatement", "get_name")
+        return self._name
+
+    def get_query(self) -> str:
+        guard(self._session, "PreparedStatement", "get_query")
+        return self._query
+
+    def get_statusmsg(self) -> Any:
+        guard(self._session, "PreparedStatement", "get_statusmsg")
+        status = self._last_status
+        if status is NOTHING:
+            raise self._undescribed("get_statusmsg", "status='SELECT 1'")
+        return status
+
+    def get_parameters(self) -> Any:
+        guard(self._session, "PreparedStatement", "get_parameters")
+        if self._description is None:
+            raise self._undescribed("get_parameters", "parameters=('int4',)")
+        return self._description.parameters
+
+    def get_attributes(self) -> Any:
+        guard(self._session, "PreparedStatement", "get_attributes")
+        if self._description is None:
+            raise self._undescribed("get_attributes", "columns={'id': 'int4'}")
+        return self._description.columns
+
+    # Executions: the connection's steps, with prepared=True.
+
+    def fetch(self, *args: Any, timeout: Any = None) -> Any:
+        guard(self._session, "PreparedStatement", "fetch")
+        return self._fetch("fetch", args, timeout)
+
+    def fetchrow(self, *args: Any, timeout: Any = None) -> Any:
+        guard(self._session, "PreparedStatement", "fetchrow")
+        return self._fetch("fetchrow", args, timeout)
+
+    def fetchval(self, *args: Any, column: Any = 0, timeout: Any = None) -> Any:
+        guard(self._session, "PreparedStatement", "fetchval")
+        return self._fetch("fetchval", args, timeout, column)
+
+    async def _fetch(self, step: str, args: tuple[Any, ...], timeout: Any, column: Any = 0) -> Any:
+        raw_timeout(timeout)
+        fields: dict[str, Any] = {"query": self._query, "args": list(args), "prepared": True}
+        if column != 0:
+            fields["column"] = column
+        if timeout is not None:
+            fields["timeout"] = timeout
+        if len(args) != self._count:
+            refuse_arguments(self._session, step, self._query, args, fields)
+        result = self._connection._call(step, fields)
+        self._last_status = self._status_after
+        if step == "fetch":
+            self._check_rows(step, result)
+            return with_record_class(result, self._record_class)
+        if step == "fetchrow" and result is not None:
+            self._check_rows(step, [result])
+            return as_record_class(result, self._record_class)
+        return result
+
+    def fetchmany(self, args: Any, *, timeout: Any = None) -> Any:
+        guard(self._session, "PreparedStatement", "fetchmany")
+        return self._many("fetchmany", "query", args, timeout)
+
+    def executemany(self, args: Any, *, timeout: Any = None) -> Any:
+        guard(self._session, "PreparedStatement", "executemany")
+        return self._many("executemany", "command", args, timeout)
+
+    async def _many(self, step: str, key: str, args: Any, timeout: Any) -> Any:
+        raw_timeout(timeout)
+        rows = [list(r) if isinstance(r, (list, tuple)) or _is_sequence(r) else r for r in args]
+        fields: dict[str, Any] = {key: self._query, "args": rows, "prepared": True}
+        if timeout is not None:
+            fields["timeout"] = timeout
+        session = self._session
+        for number, row in enumerate(rows):
+            if not isinstance(row, list):
+                session.check(step, fields)
+                raise session.plugin.refuse(
+                    ClientCheckError,
+                    f"invalid input in executemany() argument sequence element #{number}: "
+                    f"expected a sequence, got {type(row).__name__}",
+                    native=asyncpg.DataError,
+                    note=f"{session.label}: PreparedStatement.{step}() refused before reaching "
+                    "the script: each element of args is one call's arguments.",
+                )
+            if len(row) != self._count:
+                refuse_arguments(session, step, self._query, tuple(row), fields)
+        result = self._connection._call(step, fields)
+        if step == "fetchmany":
+            self._check_rows(step, result)
+            return with_record_class(result, self._record_class)
+        return result
+
+    def cursor(self, *args: Any, prefetch: Any = None, timeout: Any = None) -> CursorFactory:
+        """A cursor over this statement: the ``cursor`` step with ``prepared=True``."""
+        guard(self._session, "PreparedStatement", "cursor")
+        return CursorFactory(self._connection, self._query, args, prefetch, timeout, None, self)
+
+    def explain(self, *args: Any, analyze: Any = False) -> Any:
+        """The plan, through the connection's ``fetchval``, as asyncpg gets it."""
+        guard(self._session, "PreparedStatement", "explain")
+        return self._explain(args, analyze)
+
+    async def _explain(self, args: tuple[Any, ...], analyze: Any) -> Any:
+        query = f"EXPLAIN (FORMAT JSON, VERBOSE{', ANALYZE' if analyze else ''}) {self._query}"
+        connection = self._connection
+        if analyze:
+            # asyncpg runs EXPLAIN ANALYZE in a transaction it rolls back.
+            transaction = connection.transaction()
+            await transaction.start()
+            try:
+                data = await connection.fetchval(query, *args)
+            finally:
+                await transaction.rollback()
+        else:
+            data = await connection.fetchval(query, *args)
+        if not isinstance(data, (str, bytes, bytearray)):
+            raise TypeError(
+                "explain() parses the JSON text the server sends: script the fetchval step "
+                f"with returns=json.dumps(plan), got {type(data).__name__}"
+            )
+        return json.loads(data)
+
+    # Checks of the script against the description.
+
+    def _check_rows(self, step: str, rows: list[Any]) -> None:
+        description = self._description
+        if description is None or not rows:
+            return
+        expected = tuple(column[0] for column in description.columns)
+        got = tuple(rows[0].keys())
+        if got != expected:
+            session = self._session
+            raise session.plugin.refuse(
+                StepMismatchError,
+                f"{session.label}: the rows scripted for {step}() of the statement "
+                f"{self._query!r} have columns {list(got)}, but its prepare step describes "
+                f"{list(expected)}.\nScript rows with the statement's columns.",
+            )
+
+    def _undescribed(self, method: str, example: str) -> RefusalError:
+        session = self._session
+        return session.plugin.refuse(
+            UnmockedInteractionError,
+            f"{session.label}: PreparedStatement.{method}() of {self._query!r} reads what the "
+            "server described, and the prepare step did not script it.\n"
+            f'Script it: .expect("prepare", returns=Statement({example}, ...))',
+        )
+
+
+refuse_unimplemented(PreparedStatement, asyncpg.prepared_stmt.PreparedStatement)
+
+
+def _is_sequence(value: Any) -> bool:
+    # asyncpg's PySequence_Check: indexable and not a dict.
+    return not isinstance(value, dict) and hasattr(type(value), "__getitem__")
 
 
 class PreparedMethods:
-    """Mixin of the fake connection."""
+    """``prepare()`` for the fake connection."""
 
     _session: Session
+    _record_class: type[Any] | None  # connect(record_class=...), set by Connection
+
+    if TYPE_CHECKING:
+
+        def _call(self, step: str, fields: dict[str, Any]) -> Any: ...
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Generated names count per connection (asyncpg counts per process).
+        self._statement_serial = 0
+
+    async def prepare(
+        self,
+        query: str,
+        *,
+        name: str | None = None,
+        timeout: float | None = None,
+        record_class: type[Any] | None = None,
+    ) -> PreparedStatement:
+        session = self._session
+        fields: dict[str, Any] = {"query": query}
+        if name is not None:
+            fields["name"] = name
+        if timeout is not None:
+            fields["timeout"] = timeout
+        if record_class is not None:
+            fields["record_class"] = record_class
+            check_record_class(session, "prepare", record_class, fields)
+        if timeout is not None:
+            try:
+                raw_timeout(timeout)
+            except BaseException:
+                session.check("prepare", fields)
+                raise
+        if query.__class__ is not str:
+            # prepare() sends the text without measuring it first.
+            bad_query(session, "prepare", query, True, fields)
+        description: Statement | None = self._call("prepare", fields)
+        if description is not None and len(description.parameters) != parameter_count(query):
+            raise session.plugin.refuse(
+                StepMismatchError,
+                f"{session.label}: prepare({query!r}) was scripted with a Statement of "
+                f"{len(description.parameters)} parameter(s), but the query uses "
+                f"{parameter_count(query)}.\nDescribe one type per $n of the query.",
+            )
+        if isinstance(name, str):
+            statement_name = name
+        elif name is None or name:
+            self._statement_serial += 1
+            statement_name = f"__asyncpg_stmt_{self._statement_serial:x}__"
+        else:
+            statement_name = ""  # asyncpg prepares an unnamed statement
+        return PreparedStatement(
+            self,  # type: ignore[arg-type]
+            query,
+            statement_name,
+            description,
+            record_class,
+        )
+
+
+# Python names the method in its own TypeError texts; asyncpg's is Connection's.
+PreparedMethods.prepare.__qualname__ = "Connection.prepare"
 
 
 class PreparedAssertions(Assertions):
-    """Typed ``assert_*`` helpers."""
+    """Typed ``assert_*`` helpers for prepared statements."""
+
+    def assert_prepare(self, *, query: Any = NOTHING, **extra: Any) -> None:
+        """Assert the next ``prepare(query)``; also name ``name``/``timeout``/``record_class``
+        if the code passed them."""
+        __tracebackhide__ = True
+        self.assert_step("prepare", **given(query=query, **extra))
