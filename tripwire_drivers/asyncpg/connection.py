@@ -43,6 +43,16 @@ __all__ = ["Connection", "supported_methods"]
 _ProxyBase: type = getattr(asyncpg.connection, "_ConnectionProxy", object)
 
 
+class _Hooks:
+    """The end of the mixins' cooperative hooks (last in the MRO)."""
+
+    def _closed(self) -> None:
+        """The connection has closed: mixins extend this (termination listeners)."""
+
+    def _after_simple_query(self, query: Any) -> None:
+        """``execute()`` without arguments ran: mixins extend this (manual BEGIN)."""
+
+
 class Connection(
     _ProxyBase,  # type: ignore[misc]
     TransactionMethods,
@@ -52,6 +62,7 @@ class Connection(
     ListenerMethods,
     CodecMethods,
     ServerMethods,
+    _Hooks,
 ):
     """A scripted stand-in for ``asyncpg.Connection``.
 
@@ -112,6 +123,9 @@ class Connection(
 
     async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
         fields: dict[str, Any] = {"query": query, "args": list(args)}
+        if self._session.state == "failed_transaction":
+            # Only a statement that ends the failed transaction gets through.
+            self._execute_in_failed_transaction(query, args)
         if timeout is not None:
             fields["timeout"] = timeout
             timeout_checked(self._session, "execute", timeout, fields)
@@ -239,9 +253,6 @@ class Connection(
     def is_closed(self) -> bool:
         self._session.check_sandbox("is_closed")
         return self._session.state == "closed"
-
-    def _closed(self) -> None:
-        """Hook for mixins: the connection has closed (listeners fire here)."""
 
     def __getattr__(self, name: str) -> Any:
         # The attribute exists, as on asyncpg (hasattr stays True); calling it

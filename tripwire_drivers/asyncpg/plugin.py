@@ -47,7 +47,16 @@ def _query_steps() -> tuple[Step, ...]:
     # Query steps are legal on a connection and, as pool shortcuts, on a pool.
     usable = (*OPEN, "pool_ready")
     return (
-        Step("execute", usable, None, _QUERY, status, "a status str such as 'INSERT 0 1'"),
+        # A failed transaction lets execute("ROLLBACK") through; the fake
+        # refuses other statements there as the server does.
+        Step(
+            "execute",
+            (*usable, "failed_transaction"),
+            None,
+            _QUERY,
+            status,
+            "a status str such as 'INSERT 0 1'",
+        ),
         Step("executemany", usable, None, ("command", "args"), none, "None"),
         Step("fetch", usable, None, _QUERY, to_records, "a list of dicts (rows)"),
         Step("fetchrow", usable, None, _QUERY, row_or_none, "a dict (one row) or None"),
