@@ -101,7 +101,9 @@ class DriverPlugin:
         return sandbox.verifier.plugin(cls)
 
     @classmethod
-    def start_session(cls, call: str = "connect", queue: str = "default") -> Session:
+    def start_session(
+        cls, call: str = "connect", queue: str = "default", hint: str | None = None
+    ) -> Session:
         """For the fake entry point (``connect``): the next session of the caller's test.
 
         Raises :class:`UnmockedInteractionError` when no sandbox can be told
@@ -129,12 +131,16 @@ class DriverPlugin:
             for verifier in verifiers:
                 verifier.record_refusal(error)
             raise error
-        return plugin.open_session(call, queue)
+        return plugin.open_session(call, queue, hint)
 
-    def open_session(self, call: str = "connect", queue: str = "default") -> Session:
+    def open_session(
+        self, call: str = "connect", queue: str = "default", hint: str | None = None
+    ) -> Session:
         """Bind the next queued session to the current sandbox and return it.
 
-        *call* names the entry point for the error message if none is queued.
+        *call* names the entry point for the error message if none is queued,
+        and *hint* the line that scripts one (by default a ``new_session()``
+        whose first step is *call*).
         """
         sandbox = current_sandbox()
         if sandbox is None or sandbox.verifier is not self.verifier:
@@ -145,15 +151,14 @@ class DriverPlugin:
             )
         waiting = self._queues.get(queue)
         if not waiting:
-            first = next(iter(self.machine.steps))
             scripted = sum(1 for s in self.sessions if s.queue == queue)
             raise self.refuse(
                 UnmockedInteractionError,
                 f"{self.name}.{call}() was called, but no {self.name} session is queued "
                 f"({f'{scripted} scripted, all already used' if scripted else 'none scripted'})"
                 ".\n"
-                f"Script one before the code runs: tripwire.{self.name}.new_session()"
-                f'.expect("{first}", returns=...)',
+                "Script one before the code runs: "
+                + (hint or f'tripwire.{self.name}.new_session().expect("{call}", returns=...)'),
             )
         session = waiting.popleft()
         session.sandbox = sandbox
