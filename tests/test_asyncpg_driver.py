@@ -183,3 +183,17 @@ def test_methods_have_asyncpgs_signatures_and_shapes(name: str) -> None:
     real = getattr(asyncpg.Connection, name)
     assert parameters(fake) == parameters(real)
     assert inspect.iscoroutinefunction(fake) == inspect.iscoroutinefunction(real)
+
+
+def test_the_docs_show_the_state_diagram_the_driver_draws() -> None:
+    from pathlib import Path
+
+    from tripwire.plugins.asyncpg_plugin import AsyncpgPlugin
+
+    page = Path(__file__).resolve().parent.parent / "docs" / "asyncpg.md"
+    shown = page.read_text().split("```mermaid\n", 1)[1].split("```", 1)[0]
+    drawn = AsyncpgPlugin.machine.mermaid("asyncpg")
+    assert shown.rstrip("\n") == drawn.rstrip("\n"), (
+        "docs/asyncpg.md shows an old state diagram; replace its ```mermaid block with:\n"
+        + drawn
+    )
