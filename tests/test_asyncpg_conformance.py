@@ -44,28 +44,7 @@ PROTOCOL = ("__aenter__", "__aexit__", "__await__", "__aiter__", "__anext__")
 
 #: Methods each fake refuses on purpose (calling one raises NotSupportedError naming it).
 REFUSED: dict[str, frozenset[str]] = {
-    "Connection": frozenset(
-        {
-            "add_listener",
-            "add_log_listener",
-            "add_query_logger",
-            "add_termination_listener",
-            "copy_from_query",
-            "copy_from_table",
-            "copy_records_to_table",
-            "copy_to_table",
-            "query_logger",
-            "reload_schema_state",
-            "remove_listener",
-            "remove_log_listener",
-            "remove_query_logger",
-            "remove_termination_listener",
-            "reset",
-            "reset_type_codec",
-            "set_builtin_type_codec",
-            "set_type_codec",
-        }
-    ),
+    "Connection": frozenset({"add_query_logger", "query_logger", "remove_query_logger"}),
     "Pool": frozenset(),
     "PoolAcquireContext": frozenset(),
     "Transaction": frozenset(),

@@ -8,6 +8,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from .connection import Connection
+from .copying import CopyOut
 from .errors import pg_error
 from .handles import PoolHandle, SessionHandle
 from .plugin import AsyncpgPlugin
@@ -18,6 +19,7 @@ from .server import ServerInfo
 __all__ = [
     "AsyncpgPlugin",
     "Connection",
+    "CopyOut",
     "PoolHandle",
     "Record",
     "ServerInfo",

@@ -27,7 +27,7 @@ from ._query import parameter_count
 from .codecs import CodecMethods
 from .copying import CopyMethods
 from .cursor import CursorMethods
-from .listeners import ListenerMethods
+from .listeners import ListenerMethods, settle_deliveries
 from .prepared import PreparedMethods
 from .records import as_record_class, with_record_class
 from .server import ServerInfo, ServerMethods
@@ -138,6 +138,8 @@ class Connection(
         result: str = self._call("execute", fields)
         if not args:
             self._after_simple_query(query)
+        if self._delivered:
+            await settle_deliveries(self)
         return result
 
     async def executemany(self, command: str, args: Any, *, timeout: float | None = None) -> None:
@@ -153,6 +155,8 @@ class Connection(
             if not isinstance(row, list) or len(row) != expected:
                 refuse_arguments(self._session, "executemany", command, tuple(row), fields)
         self._call("executemany", fields)
+        if self._delivered:
+            await settle_deliveries(self)
 
     async def fetch(
         self,
@@ -167,6 +171,8 @@ class Connection(
         if parameter_count(query) != len(args):
             refuse_arguments(self._session, "fetch", query, args, fields)
         result: list[Any] = self._call("fetch", fields)
+        if self._delivered:
+            await settle_deliveries(self)
         rows_class = record_class or self._record_class
         return result if rows_class is None else with_record_class(result, rows_class)
 
@@ -183,6 +189,8 @@ class Connection(
         if parameter_count(query) != len(args):
             refuse_arguments(self._session, "fetchrow", query, args, fields)
         row = self._call("fetchrow", fields)
+        if self._delivered:
+            await settle_deliveries(self)
         rows_class = record_class or self._record_class
         return row if rows_class is None or row is None else as_record_class(row, rows_class)
 
@@ -197,7 +205,10 @@ class Connection(
             timeout_checked(self._session, "fetchval", timeout, fields)
         if parameter_count(query) != len(args):
             refuse_arguments(self._session, "fetchval", query, args, fields)
-        return self._call("fetchval", fields)
+        value = self._call("fetchval", fields)
+        if self._delivered:
+            await settle_deliveries(self)
+        return value
 
     async def fetchmany(
         self,
@@ -219,6 +230,8 @@ class Connection(
             if not isinstance(row, list) or len(row) != expected:
                 refuse_arguments(self._session, "fetchmany", query, tuple(row), fields)
         result: list[Any] = self._call("fetchmany", fields)
+        if self._delivered:
+            await settle_deliveries(self)
         rows_class = record_class or self._record_class
         return result if rows_class is None else with_record_class(result, rows_class)
 
