@@ -32,7 +32,8 @@ from tripwire import (
 )
 from tripwire.plugins.asyncpg_plugin import AsyncpgPlugin
 from tripwire_drivers.asyncpg import ServerInfo
-from tripwire_drivers.asyncpg.pool import Pool, PoolAcquireContext, PoolConnectionProxy
+from tripwire_drivers.asyncpg.pool import Pool, PoolAcquireContext
+from tripwire_drivers.asyncpg.pooled import PoolConnectionProxy
 
 RELEASED = "cannot call Connection.{}(): connection has been released back to the pool"
 
@@ -260,6 +261,33 @@ async def test_without_a_pool_session_create_pool_is_refused(
         with pytest.raises(UnmockedInteractionError, match=r"^asyncpg\.create_pool\(\) was called"):
             await pool
     assert len(verifier.acknowledge_refusals()) == 1
+
+
+async def test_with_no_session_queued_the_refusal_shows_the_line_that_scripts_one(
+    verifier: StrictVerifier, apg: AsyncpgPlugin
+) -> None:
+    async with verifier.sandbox():
+        with pytest.raises(UnmockedInteractionError) as no_pool:
+            await asyncpg.create_pool()
+        pool_script(apg)
+        pool = await asyncpg.create_pool()
+        with pytest.raises(UnmockedInteractionError) as no_connection:
+            await pool.acquire()
+        await pool.close()
+    assert str(no_pool.value) == (
+        "asyncpg.create_pool() was called, but no asyncpg session is queued (none scripted).\n"
+        "Script one before the code runs: "
+        'tripwire.asyncpg.new_pool().expect("create_pool", returns=None)'
+    )
+    assert str(no_connection.value) == (
+        "asyncpg.Pool.acquire() was called, but no asyncpg session is queued (none scripted).\n"
+        "Script one before the code runs: "
+        'tripwire.asyncpg.new_session().expect("acquire", returns=None)'
+    )
+    assert len(verifier.acknowledge_refusals()) == 2
+    apg.assert_create_pool()
+    apg.assert_close()
+    verifier.verify_all()
 
 
 # Acquire and release.
@@ -1165,3 +1193,18 @@ async def test_hook_order_matches_asyncpg(postgres_dsn: str) -> None:
     async with verifier.sandbox():
         await run(fake)
     assert fake == real
+
+
+async def test_a_release_with_a_listener_still_registered_warns_like_asyncpg(
+    sandbox: StrictVerifier, apg: AsyncpgPlugin
+) -> None:
+    pool_script(apg)
+    acquire_script(apg, ("add_listener", None))
+    async with asyncpg.create_pool("postgresql://db/app") as pool:
+        async with pool.acquire() as conn:
+            await conn.add_listener("jobs", lambda *args: None)
+            with pytest.warns(
+                asyncpg.exceptions.InterfaceWarning,
+                match="is being released to the pool but has 1 active notification listener$",
+            ):
+                await pool.release(conn)

@@ -34,13 +34,10 @@ from tripwire import (
 from tripwire.plugins.asyncpg_plugin import AsyncpgPlugin
 from tripwire_core import SessionHandle
 from tripwire_drivers.asyncpg import Connection
-from tripwire_drivers.asyncpg.cursor import (
-    Cursor,
-    CursorFactory,
-    CursorIterator,
-    refuse_unimplemented,
-)
-from tripwire_drivers.asyncpg.prepared import PreparedStatement, Statement, pg_type
+from tripwire_drivers.asyncpg._resource import refuse_unimplemented
+from tripwire_drivers.asyncpg.cursor import Cursor, CursorFactory, CursorIterator
+from tripwire_drivers.asyncpg.prepared import PreparedStatement
+from tripwire_drivers.asyncpg.statement import Statement, pg_type
 
 ROWS = [{"n": n} for n in range(1, 6)]
 QUERY = "SELECT g AS n FROM generate_series(1, 5) AS g"

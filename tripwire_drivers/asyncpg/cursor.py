@@ -7,14 +7,14 @@ cursor fetches them in chunks, one round trip each; the fake does not
 script or record those, but it makes asyncpg's checks at the points where
 asyncpg would go back to the server (the connection still open, the
 transaction still there), so a cursor used after ``COMMIT`` fails where the
-real one does.
+real one does.  What opens a cursor, and its rows, are in :mod:`.portal`.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -25,21 +25,19 @@ from tripwire_core import (
     ClientCheckError,
     InvalidStateError,
     NativeErrors,
-    NotSupportedError,
     RefusalError,
     Session,
     Step,
 )
 
 from ._assertions import Assertions
-from ._checks import bad_query, check_record_class, refuse_arguments
-from ._query import parameter_count
+from ._resource import guard, raw_timeout, refuse_unimplemented
 from ._steps import given
-from .records import to_records, with_record_class
+from .portal import CursorQuery, Portal, fetch_limit
+from .records import to_records
 
 if TYPE_CHECKING:
     from .connection import Connection
-    from .prepared import PreparedStatement
 
 __all__ = [
     "CURSOR_ERRORS",
@@ -49,9 +47,6 @@ __all__ = [
     "CursorFactory",
     "CursorIterator",
     "CursorMethods",
-    "guard",
-    "raw_timeout",
-    "refuse_unimplemented",
 ]
 
 CURSOR_STEPS = (
@@ -64,37 +59,6 @@ CURSOR_ERRORS: NativeErrors = {
         "cursor cannot be created outside of a transaction",
     ),
 }
-
-# asyncpg passes row counts to the protocol as a C int.
-_INT32_MAX = 2**31 - 1
-
-
-def guard(session: Session, owner: str, method: str) -> None:
-    """asyncpg's check before any method of a statement or cursor runs.
-
-    It runs at call time, before a coroutine exists, as asyncpg's
-    ``connresource.guarded`` wrapper does.
-    """
-    session.check_sandbox(f"{owner}.{method}")
-    state = session.state
-    if state == "closed" or state == "released":
-        why = "is closed" if state == "closed" else "has been released back to the pool"
-        raise session.plugin.refuse(
-            InvalidStateError,
-            f"cannot call {owner}.{method}(): the underlying connection {why}",
-            native=asyncpg.InterfaceError,
-            note=f"{session.label} is in state {state!r}; the {owner} came from it.",
-        )
-
-
-def raw_timeout(timeout: Any) -> None:
-    """Raise as asyncpg's protocol does for a ``timeout=`` passed straight to it.
-
-    Statements and cursors skip the connection's friendlier check, so a
-    ``'x'`` fails in ``float()`` itself.
-    """
-    if timeout is not None and float(timeout) <= 0:
-        raise asyncio.TimeoutError
 
 
 def _query_timeout(timeout: Any) -> None:
@@ -113,44 +77,10 @@ def _query_timeout(timeout: Any) -> None:
         raise asyncio.TimeoutError
 
 
-def _limit(count: Any) -> int:
-    # asyncpg hands the count to the protocol as a C int: floats truncate,
-    # and 0 (from 0 < count < 1) means "all rows".
-    limit = int(count)
-    if limit > _INT32_MAX:
-        raise OverflowError("value too large to convert to int")
-    return limit
-
-
 def _client_error(session: Session, message: str, note: str) -> RefusalError:
     return session.plugin.refuse(
         ClientCheckError, message, native=asyncpg.InterfaceError, note=note
     )
-
-
-def refuse_unimplemented(fake: type, real: type) -> None:
-    """Give *fake* a refusing stand-in for each public method of *real* it lacks.
-
-    The fakes subclass asyncpg's classes (so ``isinstance`` holds); without
-    this, a method added by a newer asyncpg would run asyncpg's own code on
-    a fake object.
-    """
-    own = {name for cls in fake.__mro__ if cls not in real.__mro__ for name in vars(cls)}
-    for name in dir(real):
-        if not name.startswith("_") and name not in own:
-            setattr(fake, name, _unsupported(real.__name__, name))
-
-
-def _unsupported(owner: str, name: str) -> Any:
-    def refused(self: Any, *args: Any, **kwargs: Any) -> Any:
-        raise self._session.plugin.refuse(
-            NotSupportedError,
-            f"asyncpg {owner}.{name}() is not supported by tripwire's asyncpg fake; "
-            "tripwire refuses it rather than return a silent mock.",
-        )
-
-    refused.__name__ = name
-    return refused
 
 
 class CursorFactory(asyncpg.cursor.CursorFactory):  # type: ignore[misc]
@@ -160,24 +90,10 @@ class CursorFactory(asyncpg.cursor.CursorFactory):  # type: ignore[misc]
     cursor: one ``cursor`` step.
     """
 
-    __slots__ = (
-        "_args",
-        "_connection",
-        "_fields",
-        "_prefetch",
-        "_query",
-        "_record_class",
-        "_rows_class",
-        "_session",
-        "_statement",
-        "_timeout",
-    )
+    __slots__ = ("_cursor_query", "_prefetch", "_query", "_session")
 
-    _connection: Connection
-    _fields: dict[str, Any]
-    _rows_class: type[Any] | None
+    _cursor_query: CursorQuery
     _session: Session
-    _statement: PreparedStatement | None
 
     def __init__(
         self,
@@ -187,33 +103,16 @@ class CursorFactory(asyncpg.cursor.CursorFactory):  # type: ignore[misc]
         prefetch: Any,
         timeout: Any,
         record_class: Any,
-        statement: PreparedStatement | None = None,
+        rows_class: type[Any] | None,
+        check_rows: Callable[[str, list[Any]], None] | None = None,
     ) -> None:
         # asyncpg's __init__ is not called: it needs a real connection.
-        self._connection = connection
+        self._cursor_query = CursorQuery(
+            connection, query, args, prefetch, timeout, record_class, rows_class, check_rows
+        )
         self._session = connection._session
         self._query = query
-        self._args = args
         self._prefetch = prefetch
-        self._timeout = timeout
-        self._record_class = record_class
-        self._statement = statement
-        # A statement's rows have its class; else record_class=, else the connection's.
-        self._rows_class = (
-            statement._record_class
-            if statement is not None
-            else record_class or connection._record_class
-        )
-        fields: dict[str, Any] = {"query": query, "args": list(args)}
-        if prefetch is not None:
-            fields["prefetch"] = prefetch
-        if timeout is not None:
-            fields["timeout"] = timeout
-        if record_class is not None:
-            fields["record_class"] = record_class
-        if statement is not None:
-            fields["prepared"] = True
-        self._fields = fields
 
     def __repr__(self) -> str:
         return f"<tripwire asyncpg CursorFactory {self._query!r} {self._session.label}>"
@@ -230,7 +129,7 @@ class CursorFactory(asyncpg.cursor.CursorFactory):  # type: ignore[misc]
                 "prefetch argument must be greater than zero",
                 f"{self._session.label}: cursor(prefetch={prefetch!r}) refused when iterated.",
             )
-        return CursorIterator(self, prefetch)
+        return CursorIterator(self._cursor_query, prefetch)
 
     def __await__(self) -> Generator[Any, None, Cursor]:
         guard(self._session, "CursorFactory", "__await__")
@@ -244,51 +143,7 @@ class CursorFactory(asyncpg.cursor.CursorFactory):  # type: ignore[misc]
         return self._open_cursor().__await__()
 
     async def _open_cursor(self) -> Cursor:
-        return Cursor(self, self._open())
-
-    def _open(self) -> list[Any]:
-        """The checks asyncpg makes when a cursor opens, then the ``cursor`` step."""
-        session = self._session
-        fields = self._fields
-        query = self._query
-        if self._record_class is not None:
-            check_record_class(session, "cursor", self._record_class, fields)
-        if query.__class__ is not str:
-            bad_query(session, "cursor", query, False, fields)
-        if self._timeout is not None:
-            try:
-                raw_timeout(self._timeout)
-            except BaseException:
-                session.check("cursor", fields)
-                raise
-        if parameter_count(query) != len(self._args):
-            refuse_arguments(session, "cursor", query, self._args, fields)
-        rows: list[Any] = self._connection._call("cursor", fields)
-        if self._statement is not None:
-            self._statement._check_rows("cursor", rows)
-        return with_record_class(rows, self._rows_class)
-
-    def _ready(self) -> None:
-        # asyncpg's Cursor._check_ready before each round trip: the
-        # transaction must still be there (it refuses as the step would).
-        if self._session.state != "in_transaction":
-            self._session.check("cursor", self._fields)
-
-
-class _Rows:
-    """Where a cursor stands in its scripted rows (the server's position)."""
-
-    __slots__ = ("position", "rows")
-
-    def __init__(self, rows: list[Any]) -> None:
-        self.rows = rows
-        self.position = 0
-
-    def take(self, limit: int) -> list[Any]:
-        start = self.position
-        chunk = self.rows[start:] if limit == 0 else self.rows[start : start + limit]
-        self.position = start + len(chunk)
-        return chunk
+        return Cursor(self._cursor_query, self._cursor_query.open())
 
 
 def _cursor_repr(kind: str, query: Any, exhausted: bool, address: int) -> str:
@@ -301,8 +156,8 @@ class CursorIterator(asyncpg.cursor.CursorIterator):  # type: ignore[misc]
 
     __slots__ = (
         "_buffer",
+        "_cursor_query",
         "_exhausted",
-        "_factory",
         "_open_portal",
         "_prefetch",
         "_query",
@@ -310,14 +165,14 @@ class CursorIterator(asyncpg.cursor.CursorIterator):  # type: ignore[misc]
         "_session",
     )
 
-    _factory: CursorFactory
-    _rows: _Rows | None
+    _cursor_query: CursorQuery
+    _rows: Portal | None
     _session: Session
 
-    def __init__(self, factory: CursorFactory, prefetch: Any) -> None:
-        self._factory = factory
-        self._session = factory._session
-        self._query = factory._query
+    def __init__(self, cursor_query: CursorQuery, prefetch: Any) -> None:
+        self._cursor_query = cursor_query
+        self._session = cursor_query.session
+        self._query = cursor_query.query
         self._prefetch = prefetch
         self._buffer: deque[Any] = deque()
         self._rows = None
@@ -341,17 +196,17 @@ class CursorIterator(asyncpg.cursor.CursorIterator):  # type: ignore[misc]
     async def _next(self) -> Any:
         # asyncpg's CursorIterator.__anext__, with each round trip served
         # from the scripted rows.
-        factory = self._factory
+        cursor_query = self._cursor_query
         if self._rows is None:
-            limit = _limit(self._prefetch)
-            self._rows = _Rows(factory._open())
+            limit = fetch_limit(self._prefetch)
+            self._rows = cursor_query.open()
             self._open_portal = True
             self._fill(limit)
         elif not self._buffer and not self._exhausted:
-            factory._ready()
-            self._fill(_limit(self._prefetch))
+            cursor_query.check_ready()
+            self._fill(fetch_limit(self._prefetch))
         if self._open_portal and self._exhausted:
-            factory._ready()
+            cursor_query.check_ready()
             self._open_portal = False
         if self._buffer:
             return self._buffer.popleft()
@@ -371,17 +226,17 @@ class Cursor(asyncpg.cursor.Cursor):  # type: ignore[misc]
     rows of the ``cursor`` step, which the test asserts once.
     """
 
-    __slots__ = ("_exhausted", "_factory", "_query", "_rows", "_session")
+    __slots__ = ("_cursor_query", "_exhausted", "_query", "_rows", "_session")
 
-    _factory: CursorFactory
-    _rows: _Rows
+    _cursor_query: CursorQuery
+    _rows: Portal
     _session: Session
 
-    def __init__(self, factory: CursorFactory, rows: list[Any]) -> None:
-        self._factory = factory
-        self._session = factory._session
-        self._query = factory._query
-        self._rows = _Rows(rows)
+    def __init__(self, cursor_query: CursorQuery, portal: Portal) -> None:
+        self._cursor_query = cursor_query
+        self._session = cursor_query.session
+        self._query = cursor_query.query
+        self._rows = portal
         self._exhausted = False
 
     def __repr__(self) -> str:
@@ -396,12 +251,12 @@ class Cursor(asyncpg.cursor.Cursor):  # type: ignore[misc]
         return self._fetch(n, timeout)
 
     async def _fetch(self, n: Any, timeout: Any) -> list[Any]:
-        self._factory._ready()
+        self._cursor_query.check_ready()
         if n <= 0:
             raise self._bad_count("fetch", n)
         if self._exhausted:
             return []
-        limit = _limit(n)
+        limit = fetch_limit(n)
         raw_timeout(timeout)
         rows = self._rows.take(limit)
         # The portal completes when it runs out of rows within the limit
@@ -416,7 +271,7 @@ class Cursor(asyncpg.cursor.Cursor):  # type: ignore[misc]
         return self._fetchrow(timeout)
 
     async def _fetchrow(self, timeout: Any) -> Any:
-        self._factory._ready()
+        self._cursor_query.check_ready()
         if self._exhausted:
             return None
         raw_timeout(timeout)
@@ -432,7 +287,7 @@ class Cursor(asyncpg.cursor.Cursor):  # type: ignore[misc]
         return self._forward(n, timeout)
 
     async def _forward(self, n: Any, timeout: Any) -> int:
-        self._factory._ready()
+        self._cursor_query.check_ready()
         if n <= 0:
             raise self._bad_count("forward", n)
         # asyncpg formats MOVE FORWARD {n:d}, which refuses a float.
@@ -464,6 +319,7 @@ class CursorMethods:
     """``cursor()`` for the fake connection."""
 
     _session: Session
+    _record_class: type[Any] | None  # connect(record_class=...), set by Connection
 
     def cursor(
         self,
@@ -492,6 +348,8 @@ class CursorMethods:
             prefetch,
             timeout,
             record_class,
+            # Rows have the class given to cursor(), else the connection's.
+            record_class or self._record_class,
         )
 
 

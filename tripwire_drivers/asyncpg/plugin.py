@@ -31,11 +31,11 @@ from .copying import COPY_STEPS, CopyAssertions
 from .cursor import CURSOR_ERRORS, CURSOR_STEPS, CursorAssertions
 from .handles import PoolHandle, SessionHandle
 from .listeners import LISTENER_STEPS, ListenerAssertions
-from .pool import POOL_ERRORS, POOL_STEPS, PoolAssertions
+from .pool_steps import POOL_ERRORS, POOL_STEPS, PoolAssertions
 from .prepared import PREPARED_STEPS, PreparedAssertions
 from .records import to_records
 from .server import server_info
-from .transaction import TRANSACTION_ERRORS, TRANSACTION_STEPS, TransactionAssertions
+from .transaction_steps import TRANSACTION_ERRORS, TRANSACTION_STEPS, TransactionAssertions
 
 __all__ = ["AsyncpgPlugin"]
 
@@ -139,8 +139,8 @@ class AsyncpgPlugin(
         return PoolHandle(self.queue_session("pool", "pool_new"))
 
     def leftovers(self) -> list[str]:
-        from .pool import unreleased
-        from .transaction import unfinished
+        from .loans import unreleased
+        from .transaction_status import unfinished
 
         return [*unreleased(self), *unfinished(self)]
 

@@ -1,4 +1,4 @@
-"""Transactions: ``conn.transaction()`` and the states it walks.
+"""Transactions: ``conn.transaction()`` and the :class:`Transaction` it returns.
 
 A top-level transaction moves the session connected -> in_transaction ->
 connected through the scripted steps ``begin`` and ``commit``/``rollback``;
@@ -6,8 +6,9 @@ a transaction started while another is active is a savepoint
 (``savepoint``, then ``release_savepoint`` or ``rollback_to_savepoint``),
 which keeps the state.  A scripted server error inside a transaction moves
 it to failed_transaction (see ``Connection._call``); only a rollback leads
-out.  ``BEGIN``/``COMMIT``/``ROLLBACK`` sent through ``execute`` move the
-state with unscripted steps, as the server's status does.
+out.  The steps are declared in :mod:`.transaction_steps`; the server's
+status, ``BEGIN``/``COMMIT`` sent through ``execute``, and the transactions
+a test leaves open are in :mod:`.transaction_status`.
 
 The :class:`Transaction` keeps asyncpg's own states (NEW, STARTED, ...) and
 raises asyncpg's misuse errors, word for word, as refusals.
@@ -15,7 +16,6 @@ raises asyncpg's misuse errors, word for word, as refusals.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -23,88 +23,33 @@ import asyncpg
 import asyncpg.transaction
 
 from tripwire_core import (
-    NOTHING,
     ClientCheckError,
     ConfigurationError,
     InvalidStateError,
-    NativeErrors,
     RefusalError,
     Session,
-    Step,
 )
 
-from ._assertions import Assertions
-from ._control import BEGIN as _BEGIN
-from ._control import END as _END
-from ._control import RESUME as _RESUME
-from ._control import control as _control
-from ._steps import LIVE, given, none
-
-if TYPE_CHECKING:
-    from .plugin import AsyncpgPlugin
+from ._steps import LIVE
+from .transaction_status import IN_TRANSACTION, TransactionStatus, unfinished
+from .transaction_steps import TRANSACTION_ERRORS, TRANSACTION_STEPS, TransactionAssertions
 
 __all__ = [
+    # Defined here.
+    "Transaction",
+    "TransactionMethods",
+    # Defined in .transaction_steps and .transaction_status; the plugin imports them from here.
     "TRANSACTION_ERRORS",
     "TRANSACTION_STEPS",
-    "Transaction",
     "TransactionAssertions",
-    "TransactionMethods",
     "unfinished",
 ]
-
-TRANSACTION_STEPS = (
-    Step("begin", "connected", "in_transaction", (), none, "None"),
-    # COMMIT of a failed transaction is accepted by the server, which rolls back.
-    Step("commit", ("in_transaction", "failed_transaction"), "connected", (), none, "None"),
-    Step("rollback", ("in_transaction", "failed_transaction"), "connected", (), none, "None"),
-    Step("savepoint", "in_transaction", None, (), none, "None"),
-    Step("release_savepoint", "in_transaction", None, (), none, "None"),
-    Step(
-        "rollback_to_savepoint",
-        ("in_transaction", "failed_transaction"),
-        "in_transaction",
-        (),
-        none,
-        "None",
-    ),
-    # What the server does by itself.
-    Step("fail", "in_transaction", "failed_transaction", scripted=False),
-    Step("commit_failed", ("in_transaction", "failed_transaction"), "connected", scripted=False),
-    Step("begin_manually", "connected", "in_transaction", scripted=False),
-    Step("end_manually", LIVE, "connected", scripted=False),
-    Step(
-        "resume_manually",
-        ("in_transaction", "failed_transaction"),
-        "in_transaction",
-        scripted=False,
-    ),
-)
-
-
-def _outside(statement: str) -> tuple[type[BaseException], str]:
-    return (
-        asyncpg.NoActiveSQLTransactionError,
-        f"{statement} can only be used in transaction blocks",
-    )
-
-
-TRANSACTION_ERRORS: NativeErrors = {
-    "failed_transaction": (
-        asyncpg.InFailedSQLTransactionError,
-        "current transaction is aborted, commands ignored until end of transaction block",
-    ),
-    # A savepoint of a transaction ended behind asyncpg's back (manual COMMIT).
-    ("connected", "savepoint"): _outside("SAVEPOINT"),
-    ("connected", "release_savepoint"): _outside("RELEASE SAVEPOINT"),
-    ("connected", "rollback_to_savepoint"): _outside("ROLLBACK TO SAVEPOINT"),
-}
 
 _NEW = asyncpg.transaction.TransactionState.NEW
 _STARTED = asyncpg.transaction.TransactionState.STARTED
 _COMMITTED = asyncpg.transaction.TransactionState.COMMITTED
 _ROLLEDBACK = asyncpg.transaction.TransactionState.ROLLEDBACK
 _FAILED = asyncpg.transaction.TransactionState.FAILED
-_OPEN = ("in_transaction", "failed_transaction")
 _ONE_BLOCK = "a Transaction object is good for one block; call conn.transaction() again."
 _STATE_ERRORS = {
     _NEW: (
@@ -120,31 +65,8 @@ _STATE_ERRORS = {
 }
 
 
-class _Ledger:
-    """A connection's transaction bookkeeping, also read per session by :func:`unfinished`.
-
-    Plain data only: it is kept in a weak mapping keyed by the session, so it
-    must not refer back to the session.
-    """
-
-    __slots__ = ("managed", "opened_by", "savepoints")
-
-    def __init__(self) -> None:
-        self.opened_by = ""  # how the open transaction began; "" when none is open
-        self.managed = False  # the top-level Transaction is inside `async with`
-        self.savepoints = 0  # savepoints started and not ended (the nesting depth)
-
-    def settle(self, state: str) -> None:
-        if state not in _OPEN:
-            self.opened_by = ""
-            self.savepoints = 0
-
-
-_LEDGERS: weakref.WeakKeyDictionary[Session, _Ledger] = weakref.WeakKeyDictionary()
-
-
-class TransactionMethods:
-    """``transaction()`` and ``is_in_transaction()`` for the fake connection."""
+class TransactionMethods(TransactionStatus):
+    """``transaction()`` for the fake connection (``is_in_transaction()`` is inherited)."""
 
     _session: Session
 
@@ -158,8 +80,8 @@ class TransactionMethods:
 
     def __init__(self) -> None:
         super().__init__()
+        # The top-level Transaction while one is started, as asyncpg keeps it.
         self._top_xact: Transaction | None = None
-        self._transactions = _LEDGERS[self._session] = _Ledger()
 
     def transaction(
         self, *, isolation: str | None = None, readonly: bool = False, deferrable: bool = False
@@ -180,64 +102,9 @@ class TransactionMethods:
             )
         return Transaction(self, isolation, readonly, deferrable)
 
-    def is_in_transaction(self) -> bool:
-        session = self._session
-        session.check_sandbox("is_in_transaction")
-        state = session.state
-        if state in _OPEN:
-            return True
-        if state == "closed":
-            if _last_step(session) == "terminate":
-                # terminate() drops asyncpg's protocol object, and this reads it.
-                raise AttributeError("'NoneType' object has no attribute 'is_in_transaction'")
-            # After close(), asyncpg answers from the last status the server sent.
-            return bool(self._transactions.opened_by)
-        if state != "connected":
-            raise session.plugin.refuse(
-                InvalidStateError,
-                f"{session.label}: is_in_transaction() on a {state} connection.",
-                state=state,
-                step="is_in_transaction",
-            )
-        return False
-
-    def _after_simple_query(self, query: Any) -> None:
-        """Follow a ``BEGIN``/``COMMIT`` the code sent itself through ``execute``."""
-        kind = _control(query)
-        if kind is None:
-            return
-        session = self._session
-        state = session.state
-        if kind == _BEGIN:
-            if state == "connected":
-                session.transition("begin_manually")
-                self._transactions.opened_by = f"execute({_short(query)})"
-        elif state in _OPEN:
-            session.transition("end_manually" if kind == _END else "resume_manually")
-            self._transactions.settle(session.state)
-
-    def _execute_in_failed_transaction(self, query: Any, args: tuple[Any, ...]) -> None:
-        """Refuse what PostgreSQL refuses in an aborted transaction.
-
-        For ``execute`` in failed_transaction: only a plain ``ROLLBACK``,
-        ``COMMIT`` (which rolls back), ``ROLLBACK TO SAVEPOINT`` and the like
-        get through to the script.
-        """
-        if not args and _control(query) in (_END, _RESUME):
-            return
-        session = self._session
-        raise session.plugin.refuse(
-            InvalidStateError,
-            f"{session.label}: execute({_short(query)}) in a failed transaction: the server "
-            "refuses every command but ROLLBACK (or ROLLBACK TO SAVEPOINT) until it ends.",
-            state="failed_transaction",
-            step="execute",
-        )
-
 
 # Python names the method in its own TypeError texts; asyncpg's is Connection's.
-for _method in (TransactionMethods.transaction, TransactionMethods.is_in_transaction):
-    _method.__qualname__ = f"Connection.{_method.__name__}"
+TransactionMethods.transaction.__qualname__ = "Connection.transaction"
 
 # asyncpg's metaclass-free Transaction, subclassed so isinstance() holds.
 _TransactionBase: type = asyncpg.transaction.Transaction
@@ -342,7 +209,7 @@ class Transaction(_TransactionBase):  # type: ignore[misc]
         session = con._session
         ledger = con._transactions
         if con._top_xact is None:
-            if session.state in _OPEN:
+            if session.state in IN_TRANSACTION:
                 raise self._misuse(
                     "cannot use Connection.transaction() in a manually started transaction",
                     f"the code sent {ledger.opened_by or 'BEGIN'} itself, then started a "
@@ -441,7 +308,7 @@ class Transaction(_TransactionBase):  # type: ignore[misc]
                 step == "commit"
                 and isinstance(error, asyncpg.PostgresError)
                 and not isinstance(error, RefusalError)
-                and session.state in _OPEN
+                and session.state in IN_TRANSACTION
             ):
                 # A COMMIT the server rejects (a deferred constraint, a
                 # serialization failure) still ends the transaction.
@@ -493,90 +360,3 @@ class Transaction(_TransactionBase):  # type: ignore[misc]
             native=asyncpg.InterfaceError,
             note=f"{session.label}: {why}",
         )
-
-
-class TransactionAssertions(Assertions):
-    """Typed ``assert_*`` helpers for transaction steps."""
-
-    def assert_begin(
-        self, *, isolation: Any = NOTHING, readonly: Any = NOTHING, deferrable: Any = NOTHING
-    ) -> None:
-        """Assert the next ``begin``: name the options the code passed to transaction()."""
-        __tracebackhide__ = True
-        self.assert_step(
-            "begin", **given(isolation=isolation, readonly=readonly, deferrable=deferrable)
-        )
-
-    def assert_commit(self, *, rolled_back: Any = NOTHING) -> None:
-        """Assert the next ``commit``; ``rolled_back=True`` if the transaction had failed."""
-        __tracebackhide__ = True
-        self.assert_step("commit", **given(rolled_back=rolled_back))
-
-    def assert_rollback(self) -> None:
-        """Assert the next ``rollback`` of a top-level transaction."""
-        __tracebackhide__ = True
-        self.assert_step("rollback")
-
-    def assert_savepoint(self) -> None:
-        """Assert the next ``savepoint`` (a nested transaction started)."""
-        __tracebackhide__ = True
-        self.assert_step("savepoint")
-
-    def assert_release_savepoint(self) -> None:
-        """Assert the next ``release_savepoint`` (a nested transaction committed)."""
-        __tracebackhide__ = True
-        self.assert_step("release_savepoint")
-
-    def assert_rollback_to_savepoint(self) -> None:
-        """Assert the next ``rollback_to_savepoint`` (a nested transaction rolled back)."""
-        __tracebackhide__ = True
-        self.assert_step("rollback_to_savepoint")
-
-
-def unfinished(plugin: AsyncpgPlugin) -> list[str]:
-    """Transactions left open at the end of the test, one line each.
-
-    Counted: a session still in a transaction, and a connection closed or
-    released while a transaction it began was open, unless that transaction
-    is inside ``async with`` (whose exit then raises, as asyncpg's does).
-    """
-    lines = []
-    for session in plugin.sessions:
-        ledger = _LEDGERS.get(session)
-        state = session.state
-        how = ledger.opened_by if ledger is not None and ledger.opened_by else "BEGIN"
-        if state in _OPEN:
-            depth = ledger.savepoints if ledger is not None else 0
-            nested = f", {depth} savepoint(s) deep" if depth else ""
-            lines.append(
-                f"{session.label}: a transaction begun by {how} is still open ({state}{nested}) "
-                "at the end of the test; commit or roll it back (`async with "
-                "conn.transaction():` does it for you)."
-            )
-        elif (
-            state in ("closed", "released")
-            and ledger is not None
-            and ledger.opened_by
-            and not ledger.managed
-        ):
-            what = "released to its pool" if state == "released" else "closed"
-            lines.append(
-                f"{session.label}: the connection was {what} while a transaction begun by "
-                f"{how} was open, so asyncpg rolled it back; commit or roll it back first."
-            )
-    return lines
-
-
-def _last_step(session: Session) -> str | None:
-    """The last step *session* recorded (a slow path: closed connections only)."""
-    last = None
-    source = session.plugin.name
-    for interaction in session.plugin.verifier.timeline:
-        if interaction.session == session.number and interaction.source == source:
-            last = interaction.step
-    return last
-
-
-def _short(query: Any) -> str:
-    text = repr(query)
-    return text if len(text) <= 40 else f"{text[:36]}...{text[-1]}"

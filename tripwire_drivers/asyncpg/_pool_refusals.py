@@ -1,0 +1,49 @@
+"""Refusals worded for ``asyncpg.Pool``, shared by the pool's modules.
+
+A pool exists before it has a session (``create_pool()`` takes one only when
+the pool initialises), so these fall back to the plugin of the running
+test, and to a plain error when there is none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from tripwire_core import NotSupportedError, RefusalError, Session, blend_refusal
+
+__all__ = ["refuse", "refuse_unsupported"]
+
+
+def refuse(
+    session: Session | None,
+    kind: type[RefusalError],
+    message: str,
+    note: str | None = None,
+    native: type[BaseException] | None = asyncpg.InterfaceError,
+) -> RefusalError:
+    """A refusal of a pool's call, recorded by the test of its *session* (for you to raise)."""
+    from .plugin import AsyncpgPlugin
+
+    plugin = session.plugin if session is not None else AsyncpgPlugin.current()
+    if plugin is None:  # no test to tell: raise it all the same
+        error = (kind if native is None else blend_refusal(kind, native))(message)
+        if note is not None:
+            error.explain(note)
+        return error
+    return plugin.refuse(kind, message, native=native, note=note)
+
+
+def refuse_unsupported(session: Session | None, name: str, *args: Any, **kwargs: Any) -> Any:
+    """Raise for ``asyncpg.Pool.<name>()``, a method the fake does not implement."""
+    from .plugin import AsyncpgPlugin
+
+    message = (
+        f"asyncpg.Pool.{name}() is not supported by tripwire's asyncpg fake; tripwire refuses "
+        "it rather than return a silent mock."
+    )
+    plugin = session.plugin if session is not None else AsyncpgPlugin.current()
+    if plugin is None:
+        raise NotSupportedError(message)
+    raise plugin.refuse(NotSupportedError, message)

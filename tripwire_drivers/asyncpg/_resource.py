@@ -1,0 +1,71 @@
+"""What the connection's resources share: prepared statements and cursors.
+
+asyncpg hands these out from a connection and checks the connection each
+time one of their methods is called; they also pass ``timeout=`` straight to
+the protocol.  The fakes subclass asyncpg's classes, so each also needs a
+refusing stand-in for any method it does not implement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from tripwire_core import InvalidStateError, NotSupportedError, Session
+
+__all__ = ["guard", "raw_timeout", "refuse_unimplemented"]
+
+
+def guard(session: Session, owner: str, method: str) -> None:
+    """asyncpg's check before any method of a statement or cursor runs.
+
+    It runs at call time, before a coroutine exists, as asyncpg's
+    ``connresource.guarded`` wrapper does.
+    """
+    session.check_sandbox(f"{owner}.{method}")
+    state = session.state
+    if state == "closed" or state == "released":
+        why = "is closed" if state == "closed" else "has been released back to the pool"
+        raise session.plugin.refuse(
+            InvalidStateError,
+            f"cannot call {owner}.{method}(): the underlying connection {why}",
+            native=asyncpg.InterfaceError,
+            note=f"{session.label} is in state {state!r}; the {owner} came from it.",
+        )
+
+
+def raw_timeout(timeout: Any) -> None:
+    """Raise as asyncpg's protocol does for a ``timeout=`` passed straight to it.
+
+    Statements and cursors skip the connection's friendlier check, so a
+    ``'x'`` fails in ``float()`` itself.
+    """
+    if timeout is not None and float(timeout) <= 0:
+        raise asyncio.TimeoutError
+
+
+def refuse_unimplemented(fake: type, real: type) -> None:
+    """Give *fake* a refusing stand-in for each public method of *real* it lacks.
+
+    The fakes subclass asyncpg's classes (so ``isinstance`` holds); without
+    this, a method added by a newer asyncpg would run asyncpg's own code on
+    a fake object.  The fake's instances must have a ``_session``.
+    """
+    own = {name for cls in fake.__mro__ if cls not in real.__mro__ for name in vars(cls)}
+    for name in dir(real):
+        if not name.startswith("_") and name not in own:
+            setattr(fake, name, _unsupported(real.__name__, name))
+
+
+def _unsupported(owner: str, name: str) -> Any:
+    def refused(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise self._session.plugin.refuse(
+            NotSupportedError,
+            f"asyncpg {owner}.{name}() is not supported by tripwire's asyncpg fake; "
+            "tripwire refuses it rather than return a silent mock.",
+        )
+
+    refused.__name__ = name
+    return refused
