@@ -1200,11 +1200,10 @@ async def test_a_release_with_a_listener_still_registered_warns_like_asyncpg(
 ) -> None:
     pool_script(apg)
     acquire_script(apg, ("add_listener", None))
-    async with asyncpg.create_pool("postgresql://db/app") as pool:
-        async with pool.acquire() as conn:
-            await conn.add_listener("jobs", lambda *args: None)
-            with pytest.warns(
-                asyncpg.exceptions.InterfaceWarning,
-                match="is being released to the pool but has 1 active notification listener$",
-            ):
-                await pool.release(conn)
+    async with asyncpg.create_pool("postgresql://db/app") as pool, pool.acquire() as conn:
+        await conn.add_listener("jobs", lambda *args: None)
+        with pytest.warns(
+            asyncpg.exceptions.InterfaceWarning,
+            match="is being released to the pool but has 1 active notification listener$",
+        ):
+            await pool.release(conn)
