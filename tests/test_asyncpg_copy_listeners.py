@@ -1342,9 +1342,11 @@ async def test_release_listeners_warns_as_asyncpg_and_drops_them(
     conn.add_log_listener(on_notify)
     with pytest.warns(asyncpg.exceptions.InterfaceWarning) as caught:
         release_listeners(conn)
+    # asyncpg names the raw connection behind the proxy.
+    raw = f"<asyncpg.connection.Connection object at 0x{id(conn):x}>"
     assert [str(w.message) for w in caught] == [
-        f"{conn!r} is being released to the pool but has 2 active notification listeners",
-        f"{conn!r} is being released to the pool but has 1 active log listener",
+        f"{raw} is being released to the pool but has 2 active notification listeners",
+        f"{raw} is being released to the pool but has 1 active log listener",
     ]
     assert (conn._listeners, conn._log_listeners) == ({}, {})
     release_listeners(conn)  # nothing left: no warning

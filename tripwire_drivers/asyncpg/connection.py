@@ -261,6 +261,7 @@ class Connection(
             session.check_sandbox("terminate")
             return
         session.call("terminate", {})
+        self._terminated = True
         self._closed()
 
     def is_closed(self) -> bool:

@@ -344,7 +344,9 @@ def release_listeners(connection: ListenerMethods) -> None:
         if count:
             warnings.warn(
                 asyncpg.exceptions.InterfaceWarning(
-                    f"{connection!r} is being released to the pool but has {count} active "
+                    # asyncpg names the raw connection behind the proxy.
+                    f"<asyncpg.connection.Connection object at 0x{id(connection):x}> is being "
+                    f"released to the pool but has {count} active "
                     f"{kind} listener{'s' if count > 1 else ''}"
                 ),
                 stacklevel=2,

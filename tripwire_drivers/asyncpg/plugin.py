@@ -197,6 +197,7 @@ async def _connect(original: Callable[..., Any], *args: Any, **kwargs: Any) -> A
         bound = _CONNECT_SIGNATURE.bind(*args, **kwargs)
     except TypeError as exc:
         raise TypeError(f"connect() {exc}") from None
+    _check_connect_arguments(bound.arguments)
     session = AsyncpgPlugin.start_session("connect")
     info = session.call("connect", dict(bound.arguments))
     record_class = bound.arguments.get("record_class")
@@ -204,3 +205,47 @@ async def _connect(original: Callable[..., Any], *args: Any, **kwargs: Any) -> A
     if record_class is asyncpg.Record:
         record_class = None
     return Connection(session, info, record_class)
+
+
+_CACHE_SETTINGS = (
+    "max_cacheable_statement_size",
+    "max_cached_statement_lifetime",
+    "statement_cache_size",
+)
+
+
+def _check_connect_arguments(arguments: dict[str, Any]) -> None:
+    """What asyncpg's connect() refuses before any I/O, with its messages."""
+    connection_class = arguments.get("connection_class", asyncpg.Connection)
+    if not (
+        isinstance(connection_class, type) and issubclass(connection_class, asyncpg.Connection)
+    ):
+        raise asyncpg.InterfaceError(
+            "connection_class is expected to be a subclass of asyncpg.Connection, "
+            f"got {connection_class!r}"
+        )
+    for name in _CACHE_SETTINGS:
+        if name in arguments:
+            value = arguments[name]
+            if value is None or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} is expected to be greater or equal to 0, got {value!r}")
+    value = arguments.get("command_timeout")
+    if value is not None:
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            value = float(value)
+            if value <= 0:
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"invalid command_timeout value: expected greater than 0 float (got {value!r})"
+            ) from None
+    dsn = arguments.get("dsn")
+    if isinstance(dsn, str) and "://" in dsn:
+        scheme = dsn.split("://", 1)[0]
+        if scheme not in ("postgres", "postgresql"):
+            raise asyncpg.ClientConfigurationError(
+                'invalid DSN: scheme is expected to be either "postgresql" or "postgres", '
+                f"got {scheme!r}"
+            )

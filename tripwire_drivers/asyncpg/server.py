@@ -87,6 +87,9 @@ class ServerMethods:
         return self._info.server_version
 
     def get_server_pid(self) -> int:
+        if getattr(self, "_terminated", False):
+            # asyncpg drops its protocol on terminate(); the lookup then fails.
+            raise AttributeError("'NoneType' object has no attribute 'get_server_pid'")
         return self._info.pid
 
     def get_settings(self) -> Settings:
