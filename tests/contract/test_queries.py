@@ -390,11 +390,6 @@ class SerializerDispatchesOnRecord(Scenario):
 class SerializerGivenDictRows(SerializerDispatchesOnRecord):
     """The same code scripted with plain dict rows, the default."""
 
-    fake_differs = (
-        "rows scripted as dicts fail isinstance(row, asyncpg.Record), so code that dispatches "
-        "on it takes another branch (documented; records()/record() rows pass)"
-    )
-
     def script(self) -> None:
         (
             tripwire.asyncpg.new_session()
