@@ -148,7 +148,29 @@ def __getattr__(name: str) -> Any:
             f"module 'tripwire' has no attribute {name!r}; "
             f"registered drivers: {', '.join(driver_names())}"
         )
+    # Later lookups of this name find the descriptor and skip this function.
+    setattr(_TripwireModule, name, _DriverAttribute(name))
     return current_verifier().plugin(driver)
+
+
+class _DriverAttribute:
+    """``tripwire.<driver>``, as a descriptor of the module's class (a fast lookup)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, module: object, owner: type | None = None) -> Any:
+        if module is None:
+            return self
+        driver = get_driver(self.name)
+        if driver is None:  # unregistered since
+            return __getattr__(self.name)
+        return current_verifier().plugin(driver)
+
+    def __set__(self, module: object, value: object) -> None:
+        raise AttributeError(f"tripwire.{self.name} is the current test's driver plugin")
 
 
 _RESERVED = frozenset(name for name in globals() if not name.startswith("__")) | {"plugins"}

@@ -8,6 +8,7 @@ half-way through an install rolls back what was already installed.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 import types
@@ -98,9 +99,11 @@ class FunctionCodePatch(Patch):
         self._saved = None
 
 
+@functools.cache
 def _trampoline_code(dispatcher: str, name: str, is_async: bool) -> types.CodeType:
     # Compiled from source so the code object has no free variables and can
-    # be assigned to any function without a closure.
+    # be assigned to any function without a closure.  Code objects are
+    # immutable: one per (dispatcher, name) serves every sandbox.
     if is_async:
         source = (
             f"async def {name}(*args, **kwargs):\n    return await {dispatcher}(*args, **kwargs)\n"

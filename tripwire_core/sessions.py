@@ -23,7 +23,6 @@ from .errors import (
 )
 from .sandbox import current_sandbox
 from .steps import NOTHING, ScriptedStep
-from .timeline import Interaction
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -94,15 +93,20 @@ class Session:
             scripted = self._skip_optional(step, fields)
         script.popleft()
         self.used = scripted.index
-        self._record(Interaction(self._source, self.number, step, scripted.index, fields))
+        scripted.fields = fields
+        self._record(scripted)
         if scripted.after is not None:
             scripted.after()
-        if scripted.raises is not None:
+        # The step stays on the timeline as the interaction; what it returned
+        # or raised is let go, so a long session keeps no results alive.
+        raises, scripted.raises = scripted.raises, None
+        if raises is not None:
             # A call that fails does not move the connection: a refused
             # connect stays disconnected, a failed COMMIT keeps the transaction.
-            raise scripted.raises
+            raise raises
         self.state = state
-        return scripted.returns
+        returns, scripted.returns = scripted.returns, None
+        return returns
 
     def check_sandbox(self, what: str) -> None:
         """Refuse *what* (a call's text) if the connection's sandbox has closed."""
@@ -281,7 +285,11 @@ class SessionHandle:
                     f"{method} returns {spec.returns_doc}."
                 ) from None
         session.total += 1
-        session.script.append(ScriptedStep(method, returns, raises, required, session.total))
+        session.script.append(
+            ScriptedStep(
+                method, returns, raises, required, session.total, plugin.name, session.number
+            )
+        )
         return self
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import CodeType, MappingProxyType
 from typing import Any
+
+from .timeline import Interaction
 
 __all__ = ["NOTHING", "ScriptedStep", "Step"]
 
@@ -53,10 +56,15 @@ class Step:
         return (self.source,) if isinstance(self.source, str) else tuple(self.source)
 
 
-class ScriptedStep:
-    """A step queued in a session's script by ``expect()``."""
+class ScriptedStep(Interaction):
+    """A step queued in a session's script by ``expect()``.
 
-    __slots__ = ("_frame", "after", "index", "raises", "required", "returns", "step")
+    Once the code takes it, the step is recorded on the timeline as the
+    interaction itself (with the ``fields`` of the call), so the per-call
+    path allocates no object of its own.
+    """
+
+    __slots__ = ("_code", "_line", "after", "index", "raises", "required", "returns")
 
     def __init__(
         self,
@@ -65,34 +73,44 @@ class ScriptedStep:
         raises: BaseException | type[BaseException] | None,
         required: bool,
         index: int,
+        source: str = "",
+        session: int = 0,
     ) -> None:
         self.step = step
         self.returns = returns
         self.raises = raises
         self.required = required
-        self.index = index
+        self.index = self.step_index = index
+        self.source = source
+        self.session = session
+        self.fields: Mapping[str, Any] = _NOT_CALLED
+        self.asserted = False
         self.after: Callable[[], object] | None = None
-        self._frame = _caller_outside_tripwire()
+        self._code, self._line = _caller_outside_tripwire()
 
     @property
     def registered_at(self) -> str:
         """``file:line`` of the ``expect()`` call that queued this step."""
-        return self._frame
+        if self._code is None:
+            return "<unknown>"
+        return f"{self._code.co_filename}:{self._line}"
 
 
+# The fields of a step not taken yet.
+_NOT_CALLED: Mapping[str, Any] = MappingProxyType({})
 _OWN_PACKAGES = frozenset({"tripwire", "tripwire_core", "tripwire_drivers"})
 
 
-def _caller_outside_tripwire() -> str:
-    # Only the file name and line are kept: a full traceback per step would
-    # make long scripts slow to build.
+def _caller_outside_tripwire() -> tuple[CodeType | None, int | None]:
+    # Only the code object and line are kept (and formatted when a message
+    # needs them): a traceback per step would make long scripts slow to build.
     frame = sys._getframe(2)
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         if module.partition(".")[0] not in _OWN_PACKAGES:
-            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+            return frame.f_code, frame.f_lineno
         back = frame.f_back
         if back is None:
             break
         frame = back
-    return "<unknown>"
+    return None, None

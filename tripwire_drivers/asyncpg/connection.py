@@ -82,6 +82,7 @@ class Connection(
         self._record_class = record_class
         # The task whose operation is in flight until the loop turns (see _call).
         self._busy: asyncio.Task[Any] | None = None
+        self._busy_loop: asyncio.AbstractEventLoop | None = None
         super().__init__()
 
     def __repr__(self) -> str:
@@ -95,11 +96,13 @@ class Connection(
         as in asyncpg.  Calls from the same task run one after another.
         """
         busy = self._busy
-        task = asyncio.current_task()
         if busy is None:
-            self._busy = task
-            asyncio.get_running_loop().call_soon(self._idle)
-        elif busy is not task:
+            # The first operation of this loop turn: the connection is busy
+            # with this task until the loop turns.
+            loop = self._busy_loop = asyncio.get_running_loop()
+            self._busy = asyncio.current_task(loop)
+            loop.call_soon(self._idle)
+        elif busy is not asyncio.current_task(self._busy_loop):
             self._session.check(step, fields)
             raise self._session.plugin.refuse(
                 ClientCheckError,
