@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest clean
+.PHONY: demo test lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,8 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/python -m pytest examples -v -p no:cacheprovider
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check tripwire tripwire_core tripwire_drivers tests examples
-	$(BIN)/ruff format --check tripwire tripwire_core tripwire_drivers tests examples
+	$(BIN)/ruff check tripwire tripwire_core tripwire_drivers tests examples benchmarks
+	$(BIN)/ruff format --check tripwire tripwire_core tripwire_drivers tests examples benchmarks
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
@@ -32,6 +32,10 @@ pytest: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest
+
+# Not part of `make test`: a few minutes, and the numbers are for reading.
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
