@@ -660,7 +660,8 @@ async def test_an_exhausted_pool_times_out_or_is_refused(
             deadlock = await error_of(pool.acquire)
             shortcut = await error_of(lambda: pool.fetchval("SELECT 1"))
         await pool.close()
-    assert type(timed_out) is TimeoutError
+    # asyncpg raises asyncio's TimeoutError (the builtin one only from 3.11).
+    assert type(timed_out) is asyncio.TimeoutError
     assert str(deadlock).startswith(
         "asyncpg.Pool.acquire() waited 0.01 s for a free connection, but all the pool's "
         "connections (max_size=1) are acquired (asyncpg session #2 acquired at "

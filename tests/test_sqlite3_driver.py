@@ -72,7 +72,7 @@ def outcome(action: Callable[[], Any]) -> tuple[str, Any]:
     """("ok", value) or (sqlite3's or Python's exception class name, message)."""
     try:
         return "ok", action()
-    except (sqlite3.Error, TypeError, ValueError, OverflowError) as exc:
+    except (sqlite3.Error, sqlite3.Warning, TypeError, ValueError, OverflowError) as exc:
         native = next(c for c in type(exc).__mro__ if c.__module__ in ("sqlite3", "builtins"))
         return native.__name__, str(exc)
 
@@ -319,14 +319,14 @@ def test_a_closed_connection_refuses_like_sqlite3(
         conn.close()
         return outcome(lambda: action(conn, cursor))
 
-    assert (
-        run(real())
-        == run(fake(sq, "execute", "close"))
-        == (
-            "ProgrammingError",
-            "Cannot operate on a closed database.",
-        )
-    )
+    expected = run(real())
+    got = run(fake(sq, "execute", "close"))
+    if expected[0] == "ok":
+        # Up to Python 3.10 sqlite3 lets `with` and isolation_level=None through
+        # on a closed connection; the fake must too, refusing nothing.
+        assert expected[0] == got[0] and not sq.verifier.acknowledge_refusals()
+        return
+    assert expected == got == ("ProgrammingError", "Cannot operate on a closed database.")
     error = refusal(sq)
     kinds = (InvalidStateError, RefusalError, sqlite3.ProgrammingError)
     assert all(isinstance(error, kind) for kind in kinds)
@@ -474,20 +474,23 @@ def test_executemany_checks_like_sqlite3(sq: Sqlite3Plugin, sql: str, parameters
 
 
 @pytest.mark.parametrize(
-    ("sql", "parameters", "message"),
+    ("sql", "parameters"),
     [
-        ("SELECT ?", (1, 2), "The current statement uses 1, and there are 2 supplied."),
-        ("SELECT :name", {}, "You did not supply a value for binding parameter :name."),
-        ("SELECT 1; SELECT 2", (), "You can only execute one statement at a time."),
-        ("SELECT ?", (object(),), "Error binding parameter 1: type 'object' is not supported"),
+        ("SELECT ?", (1, 2)),
+        ("SELECT :name", {}),
+        ("SELECT 1; SELECT 2", ()),
+        ("SELECT ?", (object(),)),
     ],
 )
-def test_binding_errors_keep_sqlite3s_text(
-    sq: Sqlite3Plugin, sql: str, parameters: Any, message: str
-) -> None:
-    with pytest.raises(sqlite3.ProgrammingError) as caught:
+def test_binding_errors_keep_sqlite3s_text(sq: Sqlite3Plugin, sql: str, parameters: Any) -> None:
+    # The running Python's sqlite3 says what to expect: its classes and
+    # texts changed in 3.11.
+    with pytest.raises((sqlite3.Error, sqlite3.Warning)) as real_error:
+        real().execute(sql, parameters)
+    with pytest.raises(type(real_error.value)) as caught:
         fake(sq, "execute").execute(sql, parameters)
-    assert str(caught.value).endswith(message) and isinstance(refusal(sq), ClientCheckError)
+    assert str(caught.value) == str(real_error.value)
+    assert isinstance(refusal(sq), ClientCheckError)
 
 
 def test_another_thread_is_refused_unless_sharing_is_allowed(sq: Sqlite3Plugin) -> None:

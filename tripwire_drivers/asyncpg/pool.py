@@ -14,6 +14,7 @@ its arguments in :mod:`.pool_settings`, its shortcuts in
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -156,8 +157,8 @@ class Pool(PoolShortcuts):
     async def _acquire(self, timeout: float | None) -> PoolConnectionProxy:
         session = self._ready("acquire")
         if timeout is not None and timeout <= 0:
-            # asyncpg's pool times out through its compat wait_for: the
-            # builtin TimeoutError (the same class as asyncio's from 3.11).
+            # asyncpg's compat wait_for raises the builtin TimeoutError for a
+            # timeout <= 0 (the same class as asyncio's from 3.11).
             raise TimeoutError
         if len(self._loans) >= self._settings["max_size"]:
             await self._wait_for_slot(timeout, "acquire")
@@ -189,7 +190,9 @@ class Pool(PoolShortcuts):
             self._ready(what)  # the pool may have closed meanwhile
             return
         if timeout is not None:
-            raise TimeoutError
+            # A positive timeout runs out in asyncpg's timeout context:
+            # asyncio's TimeoutError (a distinct class up to 3.10).
+            raise asyncio.TimeoutError
         raise self._refuse(
             InvalidStateError,
             f"asyncpg.Pool.{what}() waited {RELEASE_WAIT:g} s for a free connection, but all "

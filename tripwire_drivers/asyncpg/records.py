@@ -16,6 +16,7 @@ equality.  :func:`with_record_class` gives rows the class a call's
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -36,7 +37,9 @@ __all__ = [
 _GENUINE: Any = asyncpg.Record
 # What asyncpg's messages call the type: 'asyncpg.Record' up to 0.30.
 _GENUINE_NAME = f"{_GENUINE.__module__}.Record"
-_MODERN_PICKLE = _GENUINE.__module__ != "asyncpg"
+# CPython words the refusal to pickle a variable-size object without state
+# this way from 3.11 ("cannot pickle 'X' object" before).
+_MODERN_PICKLE = sys.version_info >= (3, 11)
 _NO_KEY: Any = object()
 
 

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+from ._native import LEGACY_BINDING_ERRORS, UNSUPPORTED_PARAMETERS
 from ._statements import Statement
 
 __all__ = ["Problem", "bind"]
@@ -42,7 +43,7 @@ def bind(statement: Statement, parameters: Any) -> tuple[Any, Problem | None]:
         # (a str too, one character per parameter).
         values = tuple(parameters[i] for i in range(len(parameters)))
     else:
-        return parameters, (sqlite3.ProgrammingError, "parameters are of unsupported type")
+        return parameters, (UNSUPPORTED_PARAMETERS, "parameters are of unsupported type")
     if len(values) != statement.count:
         return values, (
             sqlite3.ProgrammingError,
@@ -77,7 +78,7 @@ def _bind_named(statement: Statement, parameters: dict[Any, Any]) -> tuple[Any, 
                 f"You did not supply a value for binding parameter :{key}.",
             )
         if type(value) not in _PLAIN:
-            problem = _check_value(position, value)
+            problem = _check_value(position, value, name)
             if problem is not None:
                 return recorded, problem
     return recorded, None
@@ -90,7 +91,7 @@ def _lookup(parameters: Mapping[Any, Any], key: str) -> Any:
         return _UNSET
 
 
-def _check_value(position: int, value: Any) -> Problem | None:
+def _check_value(position: int, value: Any, name: str | None = None) -> Problem | None:
     if type(value) is int:
         return None if _INT64_MIN <= value <= _INT64_MAX else _overflow()
     # sqlite3 offers other types to the registered adapters (and to
@@ -103,6 +104,13 @@ def _check_value(position: int, value: Any) -> Problem | None:
     try:
         memoryview(adapted)
     except TypeError:
+        if LEGACY_BINDING_ERRORS:
+            # Up to 3.10: the name as written, or the index counted from 0.
+            label = position - 1 if name is None else name
+            return (
+                sqlite3.InterfaceError,
+                f"Error binding parameter {label} - probably unsupported type.",
+            )
         return (
             sqlite3.ProgrammingError,
             f"Error binding parameter {position}: type '{_type_name(type(value))}' "

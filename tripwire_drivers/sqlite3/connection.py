@@ -18,6 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from tripwire_core import NOTHING, NotSupportedError, RefusalError, Session
 
 from ._handle import Handle
+from ._native import (
+    CHECKS_CLOSED_ENTER,
+    CHECKS_CLOSED_SETTER,
+    UPPERCASES_ISOLATION_LEVEL,
+    isolation_level_error,
+)
 from .cursor import Cursor, unsupported, unsupported_row_factory
 
 if TYPE_CHECKING:
@@ -45,17 +51,16 @@ _ISOLATION_LEVELS = frozenset({"", "DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
 
 
 def check_isolation_level(value: Any) -> str | None:
-    """*value* as sqlite3 stores it, or sqlite3's TypeError/ValueError."""
+    """*value* as sqlite3 stores it, or the TypeError/ValueError sqlite3 raises."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise TypeError("isolation_level must be str or None")
-    upper = value.upper()
-    if upper not in _ISOLATION_LEVELS:
-        raise ValueError(
-            "isolation_level string must be '', 'DEFERRED', 'IMMEDIATE', or 'EXCLUSIVE'"
-        )
-    return upper
+    if isinstance(value, str):
+        upper = value.upper()
+        if upper in _ISOLATION_LEVELS:
+            # sqlite3 stores the upper-cased level from 3.11, the text as given before.
+            return upper if UPPERCASES_ISOLATION_LEVEL else value
+    # Refused: the real sqlite3 words it (its text changed in 3.11).
+    raise isolation_level_error(value)
 
 
 class Connection:
@@ -129,7 +134,9 @@ class Connection:
             handle.end("close")
 
     def __enter__(self) -> Self:
-        self._handle.session.check("inspect", _NO_FIELDS)
+        # Up to 3.10 sqlite3 does not check the connection here.
+        if CHECKS_CLOSED_ENTER:
+            self._handle.session.check("inspect", _NO_FIELDS)
         return self
 
     def __exit__(
@@ -177,7 +184,8 @@ class Connection:
             # sqlite3 commits an open transaction to enter autocommit mode:
             # a real COMMIT, so it is the script's next "commit" step.
             handle.check_thread()
-            handle.session.check("inspect", _NO_FIELDS)
+            if CHECKS_CLOSED_SETTER:
+                handle.session.check("inspect", _NO_FIELDS)
             if handle.session.state == "in_transaction":
                 handle.end("commit")
 

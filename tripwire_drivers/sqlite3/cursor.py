@@ -28,6 +28,7 @@ from tripwire_core import (
 )
 
 from ._bindings import bind
+from ._native import MULTIPLE_STATEMENTS, NO_ROWS_IN_EXECUTEMANY
 from ._statements import Statement, analyse
 from .result import UNSCRIPTED, Result
 
@@ -126,7 +127,7 @@ class Cursor:
         statement = analyse(sql)
         if statement.multiple:
             self._refuse_statement("executemany", sql, sets, "one")
-        if statement.readonly:
+        if statement.readonly and not NO_ROWS_IN_EXECUTEMANY:
             self._refuse_statement("executemany", sql, sets, "dml")
         handle = self._handle
         if statement.dml and handle.legacy:
@@ -136,6 +137,10 @@ class Cursor:
             bound, problem = bind(statement, parameter_set)
             if problem is not None:
                 self._refuse_binding("executemany", sql, sets, problem)
+            if NO_ROWS_IN_EXECUTEMANY and statement.query:
+                # Up to 3.10 sqlite3 runs the first set and refuses the row it
+                # returns; a query is taken to return one.
+                self._refuse_statement("executemany", sql, sets, "dml")
             recorded.append(bound)
         self._run("executemany", sql, statement, {"sql": sql, "parameters": recorded})
         return self
@@ -310,7 +315,7 @@ class Cursor:
         raise session.plugin.refuse(
             ClientCheckError,
             message,
-            native=sqlite3.ProgrammingError,
+            native=MULTIPLE_STATEMENTS if why == "one" else sqlite3.ProgrammingError,
             note=f"{session.label}: {step}({sql!r}) refused before reaching the script: "
             "sqlite3 refuses it without running it.",
         )

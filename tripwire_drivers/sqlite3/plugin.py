@@ -18,6 +18,7 @@ from tripwire_core import (
     Step,
 )
 
+from ._native import CONNECT_KEYWORD_TARGET, CONNECT_NAME
 from .connection import Connection, check_isolation_level
 from .result import Result, to_many_result, to_result
 
@@ -145,21 +146,21 @@ def _bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     """The arguments by name, with sqlite3's errors for a call it rejects."""
     if len(args) > len(_PARAMETERS):
         raise TypeError(
-            f"Connection() takes at most {len(_PARAMETERS)} arguments "
+            f"{CONNECT_NAME} takes at most {len(_PARAMETERS)} arguments "
             f"({len(args) + len(kwargs)} given)"
         )
     fields = dict(zip(_PARAMETERS, args, strict=False))
     for name, value in kwargs.items():
         if name in fields:
             raise TypeError(
-                f"argument for Connection() given by name ('{name}') and position "
+                f"argument for {CONNECT_NAME} given by name ('{name}') and position "
                 f"({_PARAMETERS.index(name) + 1})"
             )
         if name not in _PARAMETERS and name not in _KEYWORD_ONLY:
-            raise TypeError(f"'{name}' is an invalid keyword argument for Connection()")
+            raise TypeError(f"'{name}' is an invalid keyword argument for {CONNECT_KEYWORD_TARGET}")
         fields[name] = value
     if "database" not in fields:
-        raise TypeError("Connection() missing required argument 'database' (pos 1)")
+        raise TypeError(f"{CONNECT_NAME} missing required argument 'database' (pos 1)")
     os.fspath(fields["database"])
     timeout = fields.get("timeout", 5.0)
     if not isinstance(timeout, (int, float)) and not hasattr(type(timeout), "__float__"):
