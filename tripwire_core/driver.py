@@ -246,8 +246,11 @@ _registry: dict[str, type[DriverPlugin] | str] = {
     "asyncpg": "tripwire_drivers.asyncpg:AsyncpgPlugin",
     "sqlite3": "tripwire_drivers.sqlite3:Sqlite3Plugin",
 }
-# The `library` of built-in drivers not imported yet (see guarded_drivers).
-_BUILT_IN_LIBRARIES = {"asyncpg": "asyncpg"}
+# The `library` of built-in drivers not imported yet (see guarded_drivers);
+# sqlite3 guards nothing, since many tools import the standard module.
+_BUILT_IN_LIBRARIES: dict[str, str | None] = {"asyncpg": "asyncpg", "sqlite3": None}
+# Entry-point drivers that failed to import: not retried at every sandbox.
+_unimportable: set[str] = set()
 _entry_points_loaded = False
 
 
@@ -309,8 +312,9 @@ def _load_entry_points() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
-    # Imported here: importlib.metadata costs more to import than the rest of
-    # tripwire, and most runs never look up an unknown driver.
+    # Imported here, not with tripwire: importlib.metadata costs more to
+    # import than the rest of tripwire, and is needed only once a sandbox
+    # opens or an unknown driver name is looked up.
     from importlib.metadata import entry_points
 
     for point in entry_points(group=ENTRY_POINT_GROUP):
@@ -342,9 +346,12 @@ def guarded_drivers() -> list[type[DriverPlugin]]:
         if isinstance(entry, str) and name not in _BUILT_IN_LIBRARIES:
             # A driver from an entry point says what it guards only once
             # imported; one that cannot be imported guards nothing.
+            if name in _unimportable:
+                continue
             try:
                 entry = get_driver(name) or entry
             except ImportError:
+                _unimportable.add(name)
                 continue
         library = _BUILT_IN_LIBRARIES.get(name) if isinstance(entry, str) else entry.library
         if library is not None and library in sys.modules:

@@ -89,7 +89,6 @@ class Sandbox:
         self.active = True
         with _open_lock:
             _open.append(self)
-        self.verifier.sandbox_opened(self)
 
     def close(self) -> None:
         if not self.active:
@@ -101,7 +100,6 @@ class Sandbox:
             with _open_lock:
                 if self in _open:
                     _open.remove(self)
-            self.verifier.sandbox_closed(self)
             token, self._token = self._token, None
             try:
                 if token is not None:

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Session", "SessionHandle"]
 
+_NO_FIELDS: Mapping[str, Any] = {}
+
 
 class Session:
     """One scripted connection: its script, its state, its sandbox."""
@@ -92,7 +94,7 @@ class Session:
         if scripted.step != step:
             scripted = self._skip_optional(step, fields)
         script.popleft()
-        self.used = scripted.index
+        self.used = scripted.step_index
         scripted.fields = fields
         self._record(scripted)
         if scripted.after is not None:
@@ -108,11 +110,11 @@ class Session:
         returns, scripted.returns = scripted.returns, None
         return returns
 
-    def check_sandbox(self, what: str) -> None:
-        """Refuse *what* (a call's text) if the connection's sandbox has closed."""
+    def check_sandbox(self, step: str, fields: Mapping[str, Any] = _NO_FIELDS) -> None:
+        """Refuse *step* if the connection's sandbox has closed."""
         sandbox = self.sandbox
         if sandbox is None or not sandbox.active:
-            raise self._sandbox_closed(what, {})
+            raise self._sandbox_closed(step, fields)
 
     def check(self, step: str, fields: Mapping[str, Any]) -> None:
         """Refuse *step* now if the state machine forbids it, without running it.
@@ -120,9 +122,7 @@ class Session:
         For driver methods that validate before doing anything (say, a
         client-side argument check) and must report the state first.
         """
-        sandbox = self.sandbox
-        if sandbox is None or not sandbox.active:
-            raise self._sandbox_closed(step, fields)
+        self.check_sandbox(step, fields)
         if self.state not in self._table[step]:
             raise self._invalid_state(step, fields)
 
@@ -133,9 +133,6 @@ class Session:
         """
         self.check(step, {})
         self.state = self._table[step][self.state]
-
-    def remaining(self) -> list[ScriptedStep]:
-        return list(self.script)
 
     # Refusals: built only when a call is refused.
 
@@ -161,7 +158,7 @@ class Session:
         )
         raise self._refusal(
             StepMismatchError,
-            f"{self.label}: expected step {expected.index} of {self.total}: {expected.step}"
+            f"{self.label}: expected step {expected.step_index} of {self.total}: {expected.step}"
             f"{optional}, got {call_text(step, fields)}.\n"
             f"The script (registered at {expected.registered_at}) says {expected.step} comes next;"
             f" script the calls in the order the code makes them.",

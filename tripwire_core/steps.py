@@ -64,7 +64,7 @@ class ScriptedStep(Interaction):
     path allocates no object of its own.
     """
 
-    __slots__ = ("_code", "_line", "after", "index", "raises", "required", "returns")
+    __slots__ = ("_code", "_line", "after", "raises", "required", "returns")
 
     def __init__(
         self,
@@ -80,7 +80,7 @@ class ScriptedStep(Interaction):
         self.returns = returns
         self.raises = raises
         self.required = required
-        self.index = self.step_index = index
+        self.step_index = index
         self.source = source
         self.session = session
         self.fields: Mapping[str, Any] = _NOT_CALLED

@@ -26,6 +26,7 @@ from .errors import (
     VerificationError,
 )
 from .sandbox import Sandbox
+from .sandbox import open_sandboxes as all_open_sandboxes
 from .timeline import Interaction, Timeline
 
 if TYPE_CHECKING:
@@ -66,7 +67,6 @@ class StrictVerifier:
         # explicit constructor call may still take their place.
         self._implicit: set[type[DriverPlugin]] = set()
         self._refusals: list[RefusalError] = []
-        self._open: list[Sandbox] = []
         self._any_order = 0
         self._lock = threading.Lock()
 
@@ -93,8 +93,7 @@ class StrictVerifier:
                     "one (a verifier has at most one plugin per driver)"
                 )
             self._plugins[type(plugin)] = plugin
-            open_sandboxes = list(self._open)
-        for sandbox in open_sandboxes:
+        for sandbox in self.open_sandboxes:
             sandbox.install(plugin)
 
     def plugin(self, plugin_class: type[PluginT]) -> PluginT:
@@ -119,18 +118,8 @@ class StrictVerifier:
 
     @property
     def open_sandboxes(self) -> Sequence[Sandbox]:
-        return tuple(self._open)
-
-    def sandbox_opened(self, sandbox: Sandbox) -> None:
-        """Called by :class:`Sandbox` when it opens."""
-        with self._lock:
-            self._open.append(sandbox)
-
-    def sandbox_closed(self, sandbox: Sandbox) -> None:
-        """Called by :class:`Sandbox` when it closes."""
-        with self._lock:
-            if sandbox in self._open:
-                self._open.remove(sandbox)
+        """This verifier's sandboxes that are open, oldest first."""
+        return tuple(s for s in all_open_sandboxes() if s.verifier is self)
 
     # Refusals
 
@@ -324,7 +313,7 @@ def _unasserted_error(unasserted: list[Interaction]) -> VerificationError:
 
 def _unused_error(unused: list[tuple[Any, Any]]) -> VerificationError:
     lines = "\n".join(
-        f"  - {session.label}, step {step.index} of {session.total}: {step.step} "
+        f"  - {session.label}, step {step.step_index} of {session.total}: {step.step} "
         f"(registered at {step.registered_at})"
         for session, step in unused
     )

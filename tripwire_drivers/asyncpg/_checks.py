@@ -17,7 +17,9 @@ from ._query import argument_count_error, check_timeout, parameter_count, query_
 
 __all__ = [
     "OVERLAP_MESSAGE",
+    "argument_rows",
     "bad_query",
+    "check_argument_rows",
     "check_keywords",
     "check_record_class",
     "refuse_arguments",
@@ -107,3 +109,20 @@ def check_keywords(
         check_record_class(session, step, record_class, fields)
     if timeout is not None:
         timeout_checked(session, step, timeout, fields)
+
+
+def argument_rows(args: Any) -> list[Any]:
+    """``executemany``/``fetchmany`` argument sets, as recorded (lists)."""
+    return [list(row) if isinstance(row, (list, tuple)) else row for row in args]
+
+
+def check_argument_rows(
+    session: Session, step: str, query: Any, rows: list[Any], fields: dict[str, Any]
+) -> None:
+    """Refuse a query that is not a str, or any argument set that does not fit it."""
+    if query.__class__ is not str:
+        bad_query(session, step, query, False, fields)
+    expected = parameter_count(query)
+    for row in rows:
+        if not isinstance(row, list) or len(row) != expected:
+            refuse_arguments(session, step, query, tuple(row), fields)

@@ -18,7 +18,9 @@ from tripwire_core import ClientCheckError, NotSupportedError, RefusalError, Ses
 
 from ._checks import (
     OVERLAP_MESSAGE,
+    argument_rows,
     bad_query,
+    check_argument_rows,
     check_keywords,
     refuse_arguments,
     timeout_checked,
@@ -146,17 +148,12 @@ class Connection(
         return result
 
     async def executemany(self, command: str, args: Any, *, timeout: float | None = None) -> None:
-        rows = [list(row) if isinstance(row, (list, tuple)) else row for row in args]
+        rows = argument_rows(args)
         fields: dict[str, Any] = {"command": command, "args": rows}
         if timeout is not None:
             fields["timeout"] = timeout
             timeout_checked(self._session, "executemany", timeout, fields)
-        if command.__class__ is not str:
-            bad_query(self._session, "executemany", command, False, fields)
-        expected = parameter_count(command)
-        for row in rows:
-            if not isinstance(row, list) or len(row) != expected:
-                refuse_arguments(self._session, "executemany", command, tuple(row), fields)
+        check_argument_rows(self._session, "executemany", command, rows, fields)
         self._call("executemany", fields)
         if self._delivered:
             await settle_deliveries(self)
@@ -221,17 +218,12 @@ class Connection(
         timeout: float | None = None,
         record_class: type[Any] | None = None,
     ) -> list[Any]:
-        rows = [list(row) if isinstance(row, (list, tuple)) else row for row in args]
+        rows = argument_rows(args)
         fields = _fields(query, (), timeout, record_class)
         fields["args"] = rows
         if len(fields) > 2:
             check_keywords(self._session, "fetchmany", timeout, record_class, fields)
-        if query.__class__ is not str:
-            bad_query(self._session, "fetchmany", query, False, fields)
-        expected = parameter_count(query)
-        for row in rows:
-            if not isinstance(row, list) or len(row) != expected:
-                refuse_arguments(self._session, "fetchmany", query, tuple(row), fields)
+        check_argument_rows(self._session, "fetchmany", query, rows, fields)
         result: list[Any] = self._call("fetchmany", fields)
         if self._delivered:
             await settle_deliveries(self)
