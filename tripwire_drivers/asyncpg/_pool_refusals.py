@@ -7,13 +7,15 @@ test, and to a plain error when there is none.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import asyncpg
+import asyncpg.pool
 
 from tripwire_core import NotSupportedError, RefusalError, Session, blend_refusal
 
-__all__ = ["refuse", "refuse_unsupported"]
+__all__ = ["refuse", "refuse_unsupported", "unsupported_attribute"]
 
 
 def refuse(
@@ -37,13 +39,21 @@ def refuse(
 
 def refuse_unsupported(session: Session | None, name: str, *args: Any, **kwargs: Any) -> Any:
     """Raise for ``asyncpg.Pool.<name>()``, a method the fake does not implement."""
-    from .plugin import AsyncpgPlugin
-
-    message = (
+    raise refuse(
+        session,
+        NotSupportedError,
         f"asyncpg.Pool.{name}() is not supported by tripwire's asyncpg fake; tripwire refuses "
-        "it rather than return a silent mock."
+        "it rather than return a silent mock.",
+        native=None,
     )
-    plugin = session.plugin if session is not None else AsyncpgPlugin.current()
-    if plugin is None:
-        raise NotSupportedError(message)
-    raise plugin.refuse(NotSupportedError, message)
+
+
+def unsupported_attribute(owner: Any, name: str) -> Any:
+    """``__getattr__`` of the pool's fakes: asyncpg.Pool's other methods refuse when called.
+
+    *owner*'s ``_session`` is read only for a public name, so that a private
+    attribute not yet set raises AttributeError instead of recursing.
+    """
+    if not name.startswith("_") and callable(getattr(asyncpg.pool.Pool, name, None)):
+        return functools.partial(refuse_unsupported, owner._session, name)
+    raise AttributeError(f"'Pool' object has no attribute {name!r}")

@@ -116,6 +116,33 @@ COPY_STEPS = (
     ),
 )
 
+# The options each direction passes to asyncpg's formatting, in its signature's
+# order (copy_to_table takes force_quote too, but leaves it out of the COPY).
+_OUT_OPTIONS = (
+    "format",
+    "oids",
+    "delimiter",
+    "null",
+    "header",
+    "quote",
+    "escape",
+    "force_quote",
+    "encoding",
+)
+_IN_OPTIONS = (
+    "format",
+    "oids",
+    "freeze",
+    "delimiter",
+    "null",
+    "header",
+    "quote",
+    "escape",
+    "force_not_null",
+    "force_null",
+    "encoding",
+)
+
 # The closed-connection message of the COPY paths that go straight to the protocol.
 _PROTOCOL_CLOSED = "cannot perform operation: connection is closed"
 
@@ -151,19 +178,7 @@ class CopyMethods:
         fields: dict[str, Any] = {"table_name": table_name}
         self._copy_state("copy_from_table", fields, _PROTOCOL_CLOSED)
         _target(fields, table_name, columns, schema_name)
-        options = _options(
-            fields,
-            timeout=timeout,
-            format=format,
-            oids=oids,
-            delimiter=delimiter,
-            null=null,
-            header=header,
-            quote=quote,
-            escape=escape,
-            force_quote=force_quote,
-            encoding=encoding,
-        )
+        options = _options(fields, timeout, locals(), _OUT_OPTIONS)
         _check_timeout(timeout)
         return await self._copy_out("copy_from_table", fields, output, options)
 
@@ -186,19 +201,7 @@ class CopyMethods:
         fields: dict[str, Any] = {"query": query, "args": list(args)}
         # With arguments asyncpg prepares the query first, which checks the connection.
         self._copy_state("copy_from_query", fields, None if args else _PROTOCOL_CLOSED)
-        options = _options(
-            fields,
-            timeout=timeout,
-            format=format,
-            oids=oids,
-            delimiter=delimiter,
-            null=null,
-            header=header,
-            quote=quote,
-            escape=escape,
-            force_quote=force_quote,
-            encoding=encoding,
-        )
+        options = _options(fields, timeout, locals(), _OUT_OPTIONS)
         if args and parameter_count(query) != len(args):
             refuse_arguments(self._session, "copy_from_query", query, args, fields)
         _check_timeout(timeout)
@@ -232,21 +235,7 @@ class CopyMethods:
         # asyncpg leaves force_quote out of a COPY FROM, but takes it.
         if force_quote is not None:
             fields["force_quote"] = force_quote
-        _options(
-            fields,
-            timeout=timeout,
-            format=format,
-            oids=oids,
-            freeze=freeze,
-            delimiter=delimiter,
-            null=null,
-            header=header,
-            quote=quote,
-            escape=escape,
-            force_not_null=force_not_null,
-            force_null=force_null,
-            encoding=encoding,
-        )
+        _options(fields, timeout, locals(), _IN_OPTIONS)
         self._check_where("copy_to_table", fields, where)
         _check_timeout(timeout)
         data = await _read(source)
@@ -314,10 +303,7 @@ class CopyMethods:
     async def _copy_out(
         self, step: str, fields: dict[str, Any], output: Any, options: dict[str, Any]
     ) -> str:
-        try:
-            path: Any = os.fspath(output)
-        except TypeError:
-            path = None
+        path = _path(output)
         if path is None and not hasattr(output, "write") and not callable(output):
             raise TypeError(
                 "output is expected to be a file-like object, a path-like object or a "
@@ -432,10 +418,14 @@ def _target(
     return names
 
 
-def _options(fields: dict[str, Any], *, timeout: Any, **options: Any) -> dict[str, Any]:
-    """Record the options given, and check them as asyncpg formats them."""
+def _options(
+    fields: dict[str, Any], timeout: Any, arguments: dict[str, Any], names: tuple[str, ...]
+) -> dict[str, Any]:
+    """Record the options given (*names*, from the method's locals()), and check them
+    as asyncpg formats them."""
     if timeout is not None:
         fields["timeout"] = timeout
+    options = {name: arguments[name] for name in names}
     given_options = {name: value for name, value in options.items() if value is not None}
     if given_options:
         fields.update(given_options)
@@ -459,10 +449,7 @@ def _row(row: Any, width: int | None) -> tuple[Any, ...]:
 
 async def _read(source: Any) -> bytes:
     """The bytes asyncpg would send from *source*, read as asyncpg reads it."""
-    try:
-        path: Any = os.fspath(source)
-    except TypeError:
-        path = None
+    path = _path(source)
     if path is not None:
         with open(path, "rb") as file:
             return _drain(file)
@@ -471,6 +458,14 @@ async def _read(source: Any) -> bytes:
     if isinstance(source, AsyncIterable):
         return b"".join([bytes(memoryview(chunk)) async for chunk in source])
     return bytes(memoryview(source))
+
+
+def _path(target: Any) -> Any:
+    """*target* as a path (``os.fspath``), or None if it is not path-like."""
+    try:
+        return os.fspath(target)
+    except TypeError:
+        return None
 
 
 def _drain(file: Any) -> bytes:

@@ -15,7 +15,6 @@ its arguments in :mod:`.pool_settings`, its shortcuts in
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +28,7 @@ from tripwire_core import (
     Session,
 )
 
-from ._pool_refusals import refuse, refuse_unsupported
+from ._pool_refusals import refuse, unsupported_attribute
 from .loans import Loans, unreleased
 from .pool_settings import connect_keywords, pool_settings
 from .pool_shortcuts import PoolShortcuts, ShortcutQueries
@@ -362,9 +361,7 @@ class Pool(PoolShortcuts):
         return refuse(self._session, kind, message, note, native)
 
     def __getattr__(self, name: str) -> Any:
-        if not name.startswith("_") and callable(getattr(asyncpg.pool.Pool, name, None)):
-            return functools.partial(refuse_unsupported, self._session, name)
-        raise AttributeError(f"'Pool' object has no attribute {name!r}")
+        return unsupported_attribute(self, name)
 
 
 class PoolAcquireContext:

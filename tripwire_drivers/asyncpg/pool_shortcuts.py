@@ -8,12 +8,9 @@ shortcut records the same fields as the connection method it stands for.
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
-import asyncpg.pool
-
-from ._pool_refusals import refuse_unsupported
+from ._pool_refusals import unsupported_attribute
 from .connection import Connection
 
 __all__ = ["PoolShortcuts", "ShortcutQueries"]
@@ -68,6 +65,12 @@ class PoolShortcuts:
         queries = self._ready_queries or await self._borrow("fetchmany")
         return await queries.fetchmany(query, args, timeout=timeout, record_class=record_class)
 
+    async def _copy(self, step: str, *args: Any, **keywords: Any) -> str:
+        # The COPY shortcuts' shared body: *keywords* come from their locals().
+        queries = self._ready_queries or await self._borrow(step)
+        result: str = await getattr(queries, step)(*args, **keywords)
+        return result
+
     async def copy_from_table(
         self,
         table_name: str,
@@ -86,10 +89,7 @@ class PoolShortcuts:
         force_quote: Any = None,
         encoding: Any = None,
     ) -> str:
-        keywords = _keywords(locals(), "table_name")
-        queries = self._ready_queries or await self._borrow("copy_from_table")
-        result: str = await queries.copy_from_table(table_name, **keywords)
-        return result
+        return await self._copy("copy_from_table", table_name, **_keywords(locals(), "table_name"))
 
     async def copy_from_query(
         self,
@@ -107,10 +107,9 @@ class PoolShortcuts:
         force_quote: Any = None,
         encoding: Any = None,
     ) -> str:
-        keywords = _keywords(locals(), "query", "args")
-        queries = self._ready_queries or await self._borrow("copy_from_query")
-        result: str = await queries.copy_from_query(query, *args, **keywords)
-        return result
+        return await self._copy(
+            "copy_from_query", query, *args, **_keywords(locals(), "query", "args")
+        )
 
     async def copy_to_table(
         self,
@@ -134,10 +133,7 @@ class PoolShortcuts:
         encoding: Any = None,
         where: Any = None,
     ) -> str:
-        keywords = _keywords(locals(), "table_name")
-        queries = self._ready_queries or await self._borrow("copy_to_table")
-        result: str = await queries.copy_to_table(table_name, **keywords)
-        return result
+        return await self._copy("copy_to_table", table_name, **_keywords(locals(), "table_name"))
 
     async def copy_records_to_table(
         self,
@@ -149,10 +145,9 @@ class PoolShortcuts:
         timeout: Any = None,
         where: Any = None,
     ) -> str:
-        keywords = _keywords(locals(), "table_name")
-        queries = self._ready_queries or await self._borrow("copy_records_to_table")
-        result: str = await queries.copy_records_to_table(table_name, **keywords)
-        return result
+        return await self._copy(
+            "copy_records_to_table", table_name, **_keywords(locals(), "table_name")
+        )
 
 
 class ShortcutQueries(Connection):
@@ -169,11 +164,10 @@ class ShortcutQueries(Connection):
         pass
 
     def __getattr__(self, name: str) -> Any:
-        if not name.startswith("_") and callable(getattr(asyncpg.pool.Pool, name, None)):
-            return functools.partial(refuse_unsupported, self._session, name)
-        raise AttributeError(f"'Pool' object has no attribute {name!r}")
+        return unsupported_attribute(self, name)
 
 
-# The keyword arguments a COPY shortcut was called with, from its locals().
+# The keyword arguments a COPY shortcut was called with, from its locals()
+# (taken before any other local exists).
 def _keywords(arguments: dict[str, Any], *positional: str) -> dict[str, Any]:
     return {k: v for k, v in arguments.items() if k != "self" and k not in positional}
