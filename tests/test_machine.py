@@ -7,7 +7,14 @@ import re
 import pytest
 import transitions
 
-from tripwire_core import ConfigurationError, DriverPlugin, StateMachine, Step, get_driver
+from tripwire_core import (
+    ConfigurationError,
+    DriverPlugin,
+    StateMachine,
+    Step,
+    StrictVerifier,
+    get_driver,
+)
 
 BUILT_IN = ["asyncpg", "sqlite3"]
 
@@ -38,10 +45,23 @@ def test_table_agrees_with_machine(driver_name: str, state: str, step: str) -> N
     assert (state in machine.sources[step]) == (compiled is not None)
 
 
+@pytest.mark.parametrize("driver_name", BUILT_IN)
+def test_the_table_cases_include_legal_and_illegal_steps(driver_name: str) -> None:
+    # Otherwise the comparison above could pass by never meeting one of the two.
+    driver = get_driver(driver_name)
+    assert driver is not None
+    illegal = {
+        driver.machine.next_state(step, state) is None for _, state, step in pairs(driver_name)
+    }
+    assert illegal == {True, False}
+
+
 def test_machine_is_built_once_per_driver_class() -> None:
     driver = get_driver("asyncpg")
     assert driver is not None
-    assert driver.machine is driver.machine
+    # Every plugin made from the class shares the one machine built with it.
+    first, second = driver(StrictVerifier()), driver(StrictVerifier())
+    assert first.machine is second.machine is driver.machine
     assert isinstance(driver.machine.machine, transitions.Machine)
     assert driver.machine.machine.models == []
 

@@ -19,6 +19,17 @@ pytestmark = [pytest.mark.contract, pytest.mark.postgres]
 THIRTY = Decimal("30.00")
 
 
+def no_quantity(row: str) -> asyncpg.CheckViolationError:
+    """The error PostgreSQL raises for an order *row* whose quantity is not positive."""
+    return pg_error(
+        "23514",
+        'new row for relation "orders" violates check constraint "orders_quantity_check"',
+        detail=f"Failing row contains {row}.",
+        constraint_name="orders_quantity_check",
+        table_name="orders",
+    )
+
+
 class TransferCommits(Scenario):
     schema = apps.ACCOUNTS
 
@@ -163,13 +174,6 @@ class SavepointsSkipBadOrders(Scenario):
         await conn.close()
 
     def script(self) -> None:
-        zero = pg_error(
-            "23514",
-            'new row for relation "orders" violates check constraint "orders_quantity_check"',
-            detail="Failing row contains (2, ink, 0).",
-            constraint_name="orders_quantity_check",
-            table_name="orders",
-        )
         twice = pg_error(
             "23505",
             'duplicate key value violates unique constraint "orders_pkey"',
@@ -185,7 +189,7 @@ class SavepointsSkipBadOrders(Scenario):
             .expect("execute", returns="INSERT 0 1")
             .expect("release_savepoint", returns=None)
             .expect("savepoint", returns=None)
-            .expect("execute", raises=zero)
+            .expect("execute", raises=no_quantity("(2, ink, 0)"))
             .expect("rollback_to_savepoint", returns=None)
             .expect("savepoint", returns=None)
             .expect("execute", raises=twice)
@@ -233,20 +237,13 @@ class InnerFailureRollsBackEverything(Scenario):
         await conn.close()
 
     def script(self) -> None:
-        zero = pg_error(
-            "23514",
-            'new row for relation "orders" violates check constraint "orders_quantity_check"',
-            detail="Failing row contains (2, ink, 0).",
-            constraint_name="orders_quantity_check",
-            table_name="orders",
-        )
         (
             tripwire.asyncpg.new_session()
             .expect("connect", returns=None)
             .expect("begin", returns=None)
             .expect("execute", returns="INSERT 0 1")
             .expect("savepoint", returns=None)
-            .expect("execute", raises=zero)
+            .expect("execute", raises=no_quantity("(2, ink, 0)"))
             .expect("rollback_to_savepoint", returns=None)
             .expect("rollback", returns=None)
             .expect("fetch", returns=[])
