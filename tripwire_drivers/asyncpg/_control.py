@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ._query import comment_end
+
 __all__ = ["BEGIN", "END", "RESUME", "control"]
 
 # Statements sent through execute() that move the server's transaction status.
@@ -65,14 +67,7 @@ def _skip_comments(query: str) -> int:
             newline = query.find("\n", position)
             position = size if newline < 0 else newline + 1
         elif query.startswith("/*", position):
-            depth, position = 1, position + 2  # PostgreSQL block comments nest
-            while depth and position < size:
-                if query.startswith("/*", position):
-                    depth, position = depth + 1, position + 2
-                elif query.startswith("*/", position):
-                    depth, position = depth - 1, position + 2
-                else:
-                    position += 1
+            position = comment_end(query, position + 2)  # nested, as in _query
         else:
             break
     return position

@@ -9,6 +9,7 @@ import asyncpg
 
 __all__ = [
     "argument_count_error",
+    "comment_end",
     "check_timeout",
     "parameter_count",
     "query_type_error",
@@ -70,10 +71,10 @@ def _count(query: str) -> int:
             end = query.find(match.group("dollar"), position)
             position = len(query) if end < 0 else end + len(match.group("dollar"))
         elif match.group("comment"):
-            position = _comment_end(query, position)
+            position = comment_end(query, position)
 
 
-def _comment_end(query: str, position: int) -> int:
+def comment_end(query: str, position: int) -> int:
     # PostgreSQL block comments nest.
     depth = 1
     for part in _COMMENT_PART.finditer(query, position):

@@ -13,9 +13,9 @@ from typing import Any
 
 import asyncpg
 
-from tripwire_core import InvalidStateError, NotSupportedError, Session
+from tripwire_core import InvalidStateError, NotSupportedError, RefusalError, Session
 
-__all__ = ["guard", "raw_timeout", "refuse_unimplemented"]
+__all__ = ["connection_gone", "guard", "raw_timeout", "raw_timeout_checked", "refuse_unimplemented"]
 
 
 def guard(session: Session, owner: str, method: str) -> None:
@@ -27,13 +27,24 @@ def guard(session: Session, owner: str, method: str) -> None:
     session.check_sandbox(f"{owner}.{method}")
     state = session.state
     if state == "closed" or state == "released":
-        why = "is closed" if state == "closed" else "has been released back to the pool"
-        raise session.plugin.refuse(
-            InvalidStateError,
-            f"cannot call {owner}.{method}(): the underlying connection {why}",
-            native=asyncpg.InterfaceError,
-            note=f"{session.label} is in state {state!r}; the {owner} came from it.",
+        raise connection_gone(
+            session,
+            owner,
+            method,
+            f"{session.label} is in state {state!r}; the {owner} came from it.",
         )
+
+
+def connection_gone(session: Session, owner: str, method: str, note: str) -> RefusalError:
+    """asyncpg's refusal of *owner*.*method*() once its connection is closed or released."""
+    released = session.state == "released"
+    why = "has been released back to the pool" if released else "is closed"
+    return session.plugin.refuse(
+        InvalidStateError,
+        f"cannot call {owner}.{method}(): the underlying connection {why}",
+        native=asyncpg.InterfaceError,
+        note=note,
+    )
 
 
 def raw_timeout(timeout: Any) -> None:
@@ -44,6 +55,15 @@ def raw_timeout(timeout: Any) -> None:
     """
     if timeout is not None and float(timeout) <= 0:
         raise asyncio.TimeoutError
+
+
+def raw_timeout_checked(session: Session, step: str, timeout: Any, fields: dict[str, Any]) -> None:
+    """:func:`raw_timeout` for a step's call: a refused value still checks the step."""
+    try:
+        raw_timeout(timeout)
+    except BaseException:
+        session.check(step, fields)
+        raise
 
 
 def refuse_unimplemented(fake: type, real: type) -> None:

@@ -141,20 +141,17 @@ class CodecMethods:
         """asyncpg's type lookup: the server's answers the fake can tell in advance."""
         session = self._session
         known = isinstance(typename, str) and typename in _BUILTIN
-        if session.state == "connected":
-            if known and schema == "public":
-                self._unknown_type(step, typename, schema, fields)
-            return
-        session.check(step, fields)
-        local = known and schema == "pg_catalog" and not typename.endswith("[]")
-        if session.state == "failed_transaction" and not local:
-            raise session.plugin.refuse(
-                InvalidStateError,
-                f"{session.label}: {step}() looks {schema}.{typename} up on the server, "
-                "which refuses every query in a failed transaction.",
-                state="failed_transaction",
-                step=step,
-            )
+        if session.state != "connected":
+            session.check(step, fields)
+            local = known and schema == "pg_catalog" and not typename.endswith("[]")
+            if session.state == "failed_transaction" and not local:
+                raise session.plugin.refuse(
+                    InvalidStateError,
+                    f"{session.label}: {step}() looks {schema}.{typename} up on the server, "
+                    "which refuses every query in a failed transaction.",
+                    state="failed_transaction",
+                    step=step,
+                )
         if known and schema == "public":
             self._unknown_type(step, typename, schema, fields)
 

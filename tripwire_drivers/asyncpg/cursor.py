@@ -12,7 +12,6 @@ real one does.  What opens a cursor, and its rows, are in :mod:`.portal`.
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from tripwire_core import (
 )
 
 from ._assertions import Assertions
+from ._query import check_timeout
 from ._resource import guard, raw_timeout, refuse_unimplemented
 from ._steps import given
 from .portal import CursorQuery, Portal, fetch_limit
@@ -59,22 +59,6 @@ CURSOR_ERRORS: NativeErrors = {
         "cursor cannot be created outside of a transaction",
     ),
 }
-
-
-def _query_timeout(timeout: Any) -> None:
-    # The check of asyncpg's simple-query path (Cursor.forward sends MOVE).
-    if timeout is None:
-        return
-    try:
-        if type(timeout) is bool:
-            raise ValueError
-        seconds = float(timeout)
-    except ValueError:
-        raise ValueError(
-            f"invalid timeout value: expected non-negative float (got {timeout!r})"
-        ) from None
-    if seconds <= 0:
-        raise asyncio.TimeoutError
 
 
 def _client_error(session: Session, message: str, note: str) -> RefusalError:
@@ -292,7 +276,9 @@ class Cursor(asyncpg.cursor.Cursor):  # type: ignore[misc]
             raise self._bad_count("forward", n)
         # asyncpg formats MOVE FORWARD {n:d}, which refuses a float.
         _ = f"MOVE FORWARD {n:d}"
-        _query_timeout(timeout)
+        if timeout is not None:
+            # The check of asyncpg's simple-query path (forward sends MOVE).
+            check_timeout(timeout)
         # MOVE moves the server's position even after asyncpg marked the
         # cursor exhausted.
         rows = self._rows

@@ -79,6 +79,15 @@ def _is_async(callback: object) -> bool | None:
     return None
 
 
+def _dispatch(loop: asyncio.AbstractEventLoop, callbacks: Callbacks, *args: Any) -> None:
+    """Call each callback soon with *args*, as asyncpg does: never inline."""
+    for callback, is_async in list(callbacks.items()):
+        if is_async:
+            loop.create_task(callback(*args))
+        else:
+            loop.call_soon(callback, *args)
+
+
 class ListenerMethods:
     """Listener methods of the fake connection."""
 
@@ -181,12 +190,7 @@ class ListenerMethods:
         # forgotten, and so are every other listener.
         callbacks, self._termination_listeners = self._termination_listeners, {}
         if callbacks:
-            loop = self._loop()
-            for callback, is_async in callbacks.items():
-                if is_async:
-                    loop.create_task(callback(self))
-                else:
-                    loop.call_soon(callback, self)
+            _dispatch(self._loop(), callbacks, self)
         forget_listeners(self)
         parent = getattr(super(), "_closed", None)
         if parent is not None:
@@ -280,12 +284,7 @@ def deliver(session: Session, channel: str, payload: str, pid: int | None) -> No
         return
     if not pid:
         pid = connection.get_server_pid()
-    loop = connection._loop()
-    for callback, is_async in list(callbacks.items()):
-        if is_async:
-            loop.create_task(callback(connection, pid, channel, payload))
-        else:
-            loop.call_soon(callback, connection, pid, channel, payload)
+    _dispatch(connection._loop(), callbacks, connection, pid, channel, payload)
     connection._delivered = True
 
 
@@ -306,12 +305,7 @@ def deliver_log(
         sqlstate = "01000" if severity.upper() == "WARNING" else "00000"
     fields = {"S": severity, "V": severity, "C": sqlstate, "M": message}
     notice = asyncpg.exceptions.PostgresLogMessage.new(fields)
-    loop = connection._loop()
-    for callback, is_async in list(connection._log_listeners.items()):
-        if is_async:
-            loop.create_task(callback(connection, notice))
-        else:
-            loop.call_soon(callback, connection, notice)
+    _dispatch(connection._loop(), connection._log_listeners, connection, notice)
     connection._delivered = True
 
 

@@ -17,7 +17,7 @@ from tripwire_core import Session
 
 from ._checks import bad_query, check_record_class, refuse_arguments
 from ._query import parameter_count
-from ._resource import raw_timeout
+from ._resource import raw_timeout_checked
 from .records import with_record_class
 
 if TYPE_CHECKING:
@@ -116,11 +116,7 @@ class CursorQuery:
         if query.__class__ is not str:
             bad_query(session, "cursor", query, False, fields)
         if self.timeout is not None:
-            try:
-                raw_timeout(self.timeout)
-            except BaseException:
-                session.check("cursor", fields)
-                raise
+            raw_timeout_checked(session, "cursor", self.timeout, fields)
         if parameter_count(query) != len(self.args):
             refuse_arguments(session, "cursor", query, self.args, fields)
         rows: list[Any] = self.connection._call("cursor", fields)

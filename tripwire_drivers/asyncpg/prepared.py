@@ -29,7 +29,7 @@ from tripwire_core import (
 from ._assertions import Assertions
 from ._checks import bad_query, check_record_class, refuse_arguments
 from ._query import parameter_count
-from ._resource import guard, raw_timeout, refuse_unimplemented
+from ._resource import guard, raw_timeout, raw_timeout_checked, refuse_unimplemented
 from ._steps import OPEN, given
 from .cursor import CursorFactory
 from .records import as_record_class, with_record_class
@@ -316,11 +316,7 @@ class PreparedMethods:
             fields["record_class"] = record_class
             check_record_class(session, "prepare", record_class, fields)
         if timeout is not None:
-            try:
-                raw_timeout(timeout)
-            except BaseException:
-                session.check("prepare", fields)
-                raise
+            raw_timeout_checked(session, "prepare", timeout, fields)
         if query.__class__ is not str:
             # prepare() sends the text without measuring it first.
             bad_query(session, "prepare", query, True, fields)

@@ -30,6 +30,7 @@ from tripwire_core import (
     Session,
 )
 
+from ._resource import connection_gone
 from ._steps import LIVE
 from .transaction_status import IN_TRANSACTION, TransactionStatus, unfinished
 from .transaction_steps import TRANSACTION_ERRORS, TRANSACTION_STEPS, TransactionAssertions
@@ -333,15 +334,13 @@ class Transaction(_TransactionBase):  # type: ignore[misc]
 
     def _connection_refusal(self, name: str) -> RefusalError:
         session = self._connection._session
-        state = session.state
-        released = state == "released"
-        why = "has been released back to the pool" if released else "is closed"
-        return session.plugin.refuse(
-            InvalidStateError,
-            f"cannot call Transaction.{name}(): the underlying connection {why}",
-            native=asyncpg.InterfaceError,
-            note=f"{session.label}: Transaction.{name}() was called after the connection was "
-            f"{'released' if released else 'closed'}; end a transaction before that.",
+        gone = "released" if session.state == "released" else "closed"
+        return connection_gone(
+            session,
+            "Transaction",
+            name,
+            f"{session.label}: Transaction.{name}() was called after the connection was "
+            f"{gone}; end a transaction before that.",
         )
 
     def _check_state(self, operation: str, *, started: bool = False) -> None:

@@ -17,35 +17,24 @@ from tripwire_core import NOTHING, NativeErrors, Step
 
 from ._assertions import Assertions
 from ._steps import LIVE, given, none
+from .transaction_status import IN_TRANSACTION
 
 __all__ = ["TRANSACTION_ERRORS", "TRANSACTION_STEPS", "TransactionAssertions"]
 
 TRANSACTION_STEPS = (
     Step("begin", "connected", "in_transaction", (), none, "None"),
     # COMMIT of a failed transaction is accepted by the server, which rolls back.
-    Step("commit", ("in_transaction", "failed_transaction"), "connected", (), none, "None"),
-    Step("rollback", ("in_transaction", "failed_transaction"), "connected", (), none, "None"),
+    Step("commit", IN_TRANSACTION, "connected", (), none, "None"),
+    Step("rollback", IN_TRANSACTION, "connected", (), none, "None"),
     Step("savepoint", "in_transaction", None, (), none, "None"),
     Step("release_savepoint", "in_transaction", None, (), none, "None"),
-    Step(
-        "rollback_to_savepoint",
-        ("in_transaction", "failed_transaction"),
-        "in_transaction",
-        (),
-        none,
-        "None",
-    ),
+    Step("rollback_to_savepoint", IN_TRANSACTION, "in_transaction", (), none, "None"),
     # What the server does by itself.
     Step("fail", "in_transaction", "failed_transaction", scripted=False),
-    Step("commit_failed", ("in_transaction", "failed_transaction"), "connected", scripted=False),
+    Step("commit_failed", IN_TRANSACTION, "connected", scripted=False),
     Step("begin_manually", "connected", "in_transaction", scripted=False),
     Step("end_manually", LIVE, "connected", scripted=False),
-    Step(
-        "resume_manually",
-        ("in_transaction", "failed_transaction"),
-        "in_transaction",
-        scripted=False,
-    ),
+    Step("resume_manually", IN_TRANSACTION, "in_transaction", scripted=False),
 )
 
 
