@@ -134,7 +134,7 @@ async def test_a_refused_stand_in_says_what_is_missing(
     with pytest.raises(NotSupportedError) as caught:
         Newer.shiny(stmt)
     assert str(caught.value) == (
-        "asyncpg Real.shiny() is not supported by tripwire's asyncpg fake; "
+        "asyncpg.Real.shiny() is not supported by tripwire's asyncpg fake; "
         "tripwire refuses it rather than return a silent mock."
     )
     sandbox.acknowledge_refusals()

@@ -22,6 +22,7 @@ __all__ = [
     "check_argument_rows",
     "check_keywords",
     "check_record_class",
+    "not_supported",
     "refuse_arguments",
     "refuse_client",
     "timeout_checked",
@@ -126,3 +127,11 @@ def check_argument_rows(
     for row in rows:
         if not isinstance(row, list) or len(row) != expected:
             refuse_arguments(session, step, query, tuple(row), fields)
+
+
+def not_supported(owner: str, name: str) -> str:
+    """The message refusing ``asyncpg.<owner>.<name>()``, a method the fake lacks."""
+    return (
+        f"asyncpg.{owner}.{name}() is not supported by tripwire's asyncpg fake; "
+        "tripwire refuses it rather than return a silent mock."
+    )

@@ -15,6 +15,8 @@ import asyncpg.pool
 
 from tripwire_core import NotSupportedError, RefusalError, Session, blend_refusal
 
+from ._checks import not_supported
+
 __all__ = ["refuse", "refuse_unsupported", "unsupported_attribute"]
 
 
@@ -42,8 +44,7 @@ def refuse_unsupported(session: Session | None, name: str, *args: Any, **kwargs:
     raise refuse(
         session,
         NotSupportedError,
-        f"asyncpg.Pool.{name}() is not supported by tripwire's asyncpg fake; tripwire refuses "
-        "it rather than return a silent mock.",
+        not_supported("Pool", name),
         native=None,
     )
 

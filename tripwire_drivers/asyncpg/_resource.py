@@ -15,6 +15,8 @@ import asyncpg
 
 from tripwire_core import InvalidStateError, NotSupportedError, RefusalError, Session
 
+from ._checks import not_supported
+
 __all__ = ["connection_gone", "guard", "raw_timeout", "raw_timeout_checked", "refuse_unimplemented"]
 
 
@@ -83,8 +85,7 @@ def _unsupported(owner: str, name: str) -> Any:
     def refused(self: Any, *args: Any, **kwargs: Any) -> Any:
         raise self._session.plugin.refuse(
             NotSupportedError,
-            f"asyncpg {owner}.{name}() is not supported by tripwire's asyncpg fake; "
-            "tripwire refuses it rather than return a silent mock.",
+            not_supported(owner, name),
         )
 
     refused.__name__ = name

@@ -22,6 +22,7 @@ from ._checks import (
     bad_query,
     check_argument_rows,
     check_keywords,
+    not_supported,
     refuse_arguments,
     timeout_checked,
 )
@@ -292,9 +293,7 @@ def _own_names() -> frozenset[str]:
 def _unsupported(session: Session, name: str, *args: Any, **kwargs: Any) -> Any:
     raise session.plugin.refuse(
         NotSupportedError,
-        f"asyncpg.Connection.{name}() is not supported by tripwire's asyncpg fake; "
-        "tripwire refuses it rather than return a silent mock.\n"
-        f"Supported: {', '.join(supported_methods())}.",
+        f"{not_supported('Connection', name)}\nSupported: {', '.join(supported_methods())}.",
     )
 
 
